@@ -1,0 +1,201 @@
+"""Shared configuration base: frozen, typed dataclasses with a strict JSON round trip.
+
+Every model and the trainer are built from a config. ``Config.to_dict`` gives plain JSON
+values; ``Config.from_dict`` rebuilds the dataclass and refuses unknown keys and values of the
+wrong type, so a ``config.json`` from a stranger is validated before anything is built from it.
+Subclasses validate field values in ``__post_init__`` by calling the helpers below, which raise
+:class:`~latentkit.errors.ConfigError` naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
+
+from latentkit.errors import ConfigError
+
+__all__ = ["Config", "check_choice", "check_positive", "check_range", "read_json", "write_json"]
+
+C = TypeVar("C", bound="Config")
+
+
+def check_positive(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
+    """Raise ``ConfigError`` unless ``value`` is > 0 (or >= 0 with ``allow_zero``)."""
+    ok = value >= 0 if allow_zero else value > 0
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{owner}.{name} must be {bound}, got {value!r}.")
+
+
+def check_range(owner: str, name: str, value: float, low: float, high: float) -> None:
+    """Raise ``ConfigError`` unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        raise ConfigError(f"{owner}.{name} must be in [{low}, {high}], got {value!r}.")
+
+
+def check_choice(owner: str, name: str, value: object, allowed: Iterable[object]) -> None:
+    """Raise ``ConfigError`` unless ``value`` is one of ``allowed``."""
+    allowed = list(allowed)
+    if value not in allowed:
+        raise ConfigError(
+            f"{owner}.{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}."
+        )
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(owner: str, name: str, tp: Any, value: Any) -> Any:
+    """Check ``value`` (a JSON value) against the annotation ``tp`` and convert it."""
+    origin = get_origin(tp)
+    where = f"{owner}.{name}"
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(owner, name, option, value)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}.")
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed or isinstance(value, bool) != isinstance(allowed[0], bool):
+            raise ConfigError(
+                f"{where} must be one of {', '.join(map(repr, allowed))}; got {value!r}."
+            )
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}.")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}.")
+            items = [_coerce(owner, name, a, v) for a, v in zip(args, value, strict=True)]
+        else:
+            item_tp = args[0] if args else Any
+            items = [_coerce(owner, name, item_tp, v) for v in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected an object, got {type(value).__name__}.")
+        _, val_tp = get_args(tp) or (str, Any)
+        return {str(k): _coerce(owner, name, val_tp, v) for k, v in value.items()}
+    if isinstance(tp, type) and issubclass(tp, Config):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected an object for {tp.__name__}, got {value!r}.")
+        return tp.from_dict(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}.")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}.")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}.")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}.")
+        return value
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"{where}: expected null, got {value!r}.")
+        return None
+    raise ConfigError(f"{where}: unsupported annotation {_type_name(tp)}.")  # pragma: no cover
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Config):
+        return value.to_dict()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Base for frozen, typed configuration dataclasses with a JSON round trip."""
+
+    _hints: ClassVar[dict[type, dict[str, Any]]] = {}
+
+    @classmethod
+    def _field_types(cls) -> dict[str, Any]:
+        if cls not in Config._hints:
+            Config._hints[cls] = typing.get_type_hints(cls)
+        return Config._hints[cls]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain JSON-compatible values (nested configs as dicts)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build the config from JSON values, refusing unknown keys and wrong types.
+
+        Raises
+        ------
+        ConfigError
+            On an unknown key, a value of the wrong type or a value that fails validation.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}.")
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise ConfigError(
+                f"{cls.__name__}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"known keys are {', '.join(sorted(fields))}."
+            )
+        hints = cls._field_types()
+        kwargs = {k: _coerce(cls.__name__, k, hints[k], v) for k, v in data.items()}
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # a required field is missing
+            raise ConfigError(f"{cls.__name__}: {exc}.") from exc
+
+    def replace(self, **changes: Any) -> Self:
+        """Return a copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as pretty JSON atomically (temp file in the same folder, then rename)."""
+    from latentkit._io import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
+
+
+def read_json(path: str | Path, *, error: type[Exception] = ConfigError) -> Any:
+    """Read a JSON file, turning a missing or malformed file into ``error``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise error(f"{path}: file not found.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read it as UTF-8 text ({exc}).") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON ({exc}). Fix or delete the file.") from exc
