@@ -34,8 +34,10 @@ class InMemoryBatches:
     generator : torch.Generator, optional
         Source of the permutations (makes epochs reproducible).
     shard : tuple of (rank, world_size), optional
-        Yield only this rank's share of each epoch's order (for distributed training); every
-        rank gets the same number of batches.
+        Distributed training: ``batch_size`` is the *global* batch, and this rank yields its
+        ``batch_size // world_size`` rows of each global batch. Averaging gradients over the
+        ranks then reproduces single-process training with the same global batch exactly.
+        ``batch_size`` must be divisible by ``world_size``.
 
     Yields
     ------
@@ -73,6 +75,10 @@ class InMemoryBatches:
         rank, world = shard or (0, 1)
         if not 0 <= rank < world:
             raise ValueError(f"shard rank must be in [0, {world}), got {rank}.")
+        if batch_size % world:
+            raise ValueError(
+                f"the global batch_size {batch_size} must be divisible by the world size {world}."
+            )
         self.rank, self.world = rank, world
 
     def _order(self) -> Tensor | None:
@@ -80,29 +86,19 @@ class InMemoryBatches:
             return torch.randperm(self.n, generator=self.generator)
         return None
 
-    def _rows_per_rank(self) -> int:
-        return self.n // self.world if self.world > 1 else self.n
-
     def __len__(self) -> int:
-        rows = self._rows_per_rank()
         if self.drop_last:
-            return rows // self.batch_size
-        return -(-rows // self.batch_size)
+            return self.n // self.batch_size
+        return -(-self.n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor | None, ...]]:
-        order = self._order()
-        rows = self._rows_per_rank()
-        offset = 0
-        if self.world > 1:
-            # every rank sees the same permutation and takes its contiguous slice of it
-            offset = self.rank * rows
-            if order is None:
-                order = torch.arange(self.n)
-            order = order[offset : offset + rows]
-            offset = 0
+        order = self._order()  # (N,) or None for the natural order
         for b in range(len(self)):
             start = b * self.batch_size
-            stop = min(start + self.batch_size, rows)
+            stop = min(start + self.batch_size, self.n)
+            if self.world > 1:  # this rank's equal share of the global batch
+                share = -(-(stop - start) // self.world)
+                start, stop = start + self.rank * share, min(start + (self.rank + 1) * share, stop)
             if order is None:
                 yield tuple(None if t is None else t[start:stop] for t in self.tensors)
             else:
