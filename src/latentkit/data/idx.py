@@ -1,0 +1,135 @@
+"""Reader for the IDX format of MNIST and Fashion-MNIST (LeCun et al., 1998).
+
+An IDX file is a 4-byte magic number ``00 00 <dtype code> <ndim>``, then ``ndim`` big-endian
+uint32 sizes, then the values in C order (big-endian for multi-byte types). Files may be
+gzip-compressed (``.gz``). :func:`read_idx` checks every part of the header and that the number
+of value bytes matches it exactly, so a truncated or padded file is refused with a message
+that says what to do, rather than loaded as garbage.
+
+Decoding is one ``np.frombuffer`` over the decompressed bytes (no copy, no Python loop).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from latentkit.errors import DataError
+
+__all__ = ["IDX_DTYPES", "parse_idx", "read_idx"]
+
+#: dtype code (third magic byte) -> big-endian numpy dtype
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+_FIX = "Delete the file and load again to download a fresh copy, or replace it by hand."
+
+
+def parse_idx(buffer: bytes, source: str, *, ndim: int | None = None) -> np.ndarray:
+    """Decode the bytes of an (uncompressed) IDX file.
+
+    Parameters
+    ----------
+    buffer : bytes
+        The whole file content.
+    source : str
+        Name used in error messages (usually the file path).
+    ndim : int, optional
+        Expected number of dimensions (3 for image files, 1 for label files).
+
+    Returns
+    -------
+    ndarray of shape given by the header
+        A read-only view on ``buffer`` in the file's dtype (uint8 for MNIST).
+
+    Raises
+    ------
+    DataError
+        On a bad magic number, an unknown dtype code, an unexpected number of dimensions or a
+        byte count that does not match the header.
+    """
+    if len(buffer) < 4:
+        raise DataError(
+            f"{source}: not an IDX file: expected at least a 4-byte header, found "
+            f"{len(buffer)} bytes. {_FIX}"
+        )
+    zero0, zero1, code, dims = buffer[0], buffer[1], buffer[2], buffer[3]
+    magic = int.from_bytes(buffer[:4], "big")
+    if zero0 != 0 or zero1 != 0:
+        raise DataError(
+            f"{source}: wrong magic number 0x{magic:08x}: an IDX file starts with two zero "
+            f"bytes (e.g. 0x00000803 = 2051 for images, 0x00000801 = 2049 for labels). "
+            f"Is this the right file? {_FIX}"
+        )
+    if code not in IDX_DTYPES:
+        known = ", ".join(f"0x{c:02x}" for c in IDX_DTYPES)
+        raise DataError(
+            f"{source}: unknown IDX dtype code 0x{code:02x} in magic number 0x{magic:08x}; "
+            f"expected one of {known}. {_FIX}"
+        )
+    if ndim is not None and dims != ndim:
+        raise DataError(
+            f"{source}: expected an IDX file with {ndim} dimension(s) "
+            f"(magic {0x800 + ndim}), found {dims} (magic {magic}). "
+            "Check that image and label files are not swapped."
+        )
+    header = 4 + 4 * dims
+    if len(buffer) < header:
+        raise DataError(
+            f"{source}: truncated IDX header: expected {header} bytes for {dims} dimension "
+            f"sizes, found {len(buffer)} bytes. {_FIX}"
+        )
+    shape = tuple(int(s) for s in np.frombuffer(buffer, dtype=">u4", count=dims, offset=4))
+    dtype = IDX_DTYPES[code]
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(buffer) != expected:
+        state = "truncated" if len(buffer) < expected else "has trailing bytes"
+        raise DataError(
+            f"{source}: IDX file {state}: the header announces shape {shape} of {dtype.name} "
+            f"({expected} bytes in all), found {len(buffer)} bytes. {_FIX}"
+        )
+    return np.frombuffer(buffer, dtype=dtype, offset=header).reshape(shape)
+
+
+def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
+    """Read an IDX file, gzip-compressed when its name ends in ``.gz``.
+
+    Parameters
+    ----------
+    path : str or Path
+        File such as ``train-images-idx3-ubyte.gz`` or ``t10k-labels-idx1-ubyte``.
+    ndim : int, optional
+        Expected number of dimensions (3 for images, 1 for labels).
+
+    Returns
+    -------
+    ndarray of shape given by the header
+        Read-only array in the file's dtype.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read, is not valid gzip, or fails a check of :func:`parse_idx`.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc}).") from exc
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(
+                f"{path}: corrupt gzip file ({exc}); expected a complete gzip stream. {_FIX}"
+            ) from exc
+    return parse_idx(raw, str(path), ndim=ndim)
