@@ -110,7 +110,7 @@ class ConvEncoder(nn.Module):
             [config.dense] if config.dense else [],
             out_features,
             act,
-            "none" if norm == "none" else "layer",
+            norm,
             config.dropout,
         )
 
@@ -158,7 +158,7 @@ class ConvDecoder(nn.Module):
             [config.dense] if config.dense else [],
             math.prod(self.feature_shape),
             act,
-            "none" if norm == "none" else "layer",
+            norm,
             config.dropout,
         )
         # plain convs take activated features; pre-activation blocks activate for themselves
