@@ -241,8 +241,9 @@ class OptimalSigmaGaussianLikelihood(Likelihood):
         return f"min_log_sigma={self.min_log_sigma}, momentum={self.momentum}"
 
 
-_CB_TAYLOR_LOG_C = 0.5  # |logit| below which log C uses its series (error < 1e-7 there)
-_CB_TAYLOR_MEAN = 1.0  # |logit| below which the mean uses its series (error < 1e-7 there)
+# |logit| below which the series replace the closed forms; truncation error there < 1e-12
+_CB_TAYLOR_LOG_C = 0.1  # the closed form is 0/0 at 0 and its gradient cancels near 0
+_CB_TAYLOR_MEAN = 0.5  # coth(a) - 1/a cancels near 0
 
 
 class ContinuousBernoulliLikelihood(Likelihood):
@@ -251,7 +252,7 @@ class ContinuousBernoulliLikelihood(Likelihood):
     With ``lambda = sigmoid(eta)`` the density is ``C(lambda) lambda^x (1 - lambda)^(1 - x)``.
     In logits the normaliser is ``C = eta / tanh(eta / 2)`` (``C -> 2`` at ``eta = 0``) and the
     mean is ``1/2 + L(eta / 2) / 2`` with ``L(a) = coth(a) - 1/a`` the Langevin function. Both
-    use Taylor series for small ``|eta|`` (below 0.5 and 1), where the closed forms divide 0 by
+    use Taylor series for small ``|eta|`` (below 0.1 and 0.5), where the closed forms divide 0 by
     0 or cancel (lambda near 1/2), and stay finite for large ``|eta|`` (``C -> |eta|``, mean
     -> 0 or 1).
     """
