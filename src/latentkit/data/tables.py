@@ -101,8 +101,12 @@ def _load_named(path: Path, features: Sequence[str | int] | None, label: str | i
 
 def _load_array(path: Path, features: Sequence[str | int] | None, label: str | int | None) -> Read:
     try:
-        with np.load(path, allow_pickle=False) as loaded:
-            arrays = {"x": loaded} if isinstance(loaded, np.ndarray) else dict(loaded.items())
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):  # .npy
+            arrays = {"x": loaded}
+        else:  # .npz: read every array, then close the archive
+            with loaded:
+                arrays = dict(loaded.items())
     except ValueError as exc:
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty; expected a saved numpy array.") from exc
@@ -168,9 +172,9 @@ def _labels(path: Path, values: list) -> tuple[torch.Tensor, list[str] | None]:
         array = np.asarray(values, dtype=np.float64)
         if np.all(array == np.round(array)) and (array.size == 0 or array.min() >= 0):
             return torch.from_numpy(array.astype(np.int64)), None
+        bad = float(array[(array != np.round(array)) | (array < 0)][0])
         raise DataError(
-            f"{path}: numeric labels must be non-negative integers, found e.g. "
-            f"{array[(array != np.round(array)) | (array < 0)][0]!r}."
+            f"{path}: numeric labels must be non-negative integers, found e.g. {bad:g}."
         )
     names = sorted({str(v) for v in values})
     code = {n: i for i, n in enumerate(names)}
