@@ -1,0 +1,120 @@
+"""Feeding the loop: data on the device, per-batch transforms, per-epoch generators.
+
+- The whole dataset is moved to the training device once when it fits (on CUDA: at most
+  40% of the free memory); batches are then gathered on the device with no host work besides
+  one permutation per epoch. Otherwise it stays in (pinned) host memory and each batch is
+  copied with ``non_blocking=True``.
+- Dynamic binarization (Salakhutdinov & Murray 2008: a fresh Bernoulli draw of each image on
+  every pass) and input corruptions for denoising autoencoders (Vincent et al. 2008) are
+  applied per batch on the device from the trainer's data generator.
+- Randomness is split into streams (shuffling, model noise, data transforms, validation),
+  each a ``torch.Generator`` re-seeded at the start of every epoch from
+  ``(seed, stream, epoch, rank)`` by :func:`epoch_generator`. The state of every stream at an
+  epoch boundary is therefore a pure function of the run's seed, so a resumed run draws
+  exactly what the uninterrupted run drew, whatever the world size it resumes with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import Tensor
+
+from latentkit.data.batches import InMemoryBatches
+from latentkit.training.config import CorruptionConfig
+
+__all__ = ["DeviceBatches", "epoch_generator", "place", "transform_batch"]
+
+logger = logging.getLogger(__name__)
+
+
+def epoch_generator(
+    seed: int, stream: str, epoch: int, rank: int, device: torch.device
+) -> torch.Generator:
+    """A generator on ``device`` seeded from ``(seed, stream, epoch, rank)``."""
+    digest = hashlib.sha256(f"{seed}/{stream}/{epoch}/{rank}".encode()).digest()
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1))
+    return generator
+
+
+def place(t: Tensor | None, device: torch.device) -> Tensor | None:
+    """``t`` on ``device`` if it fits there, else in (pinned) host memory."""
+    if t is None or t.device == device:
+        return t
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if t.numel() * t.element_size() > 0.4 * free:
+            logger.info("data (%d bytes) stays in pinned host memory", t.numel() * t.element_size())
+            return t.cpu().pin_memory()
+    return t.to(device)
+
+
+class DeviceBatches(InMemoryBatches):
+    """:class:`InMemoryBatches` whose permutation lives with the data and whose batches land
+    on ``device`` (a no-op copy when the data is already there)."""
+
+    def __init__(
+        self, tensors: Sequence[Tensor | None], batch_size: int, *, device: torch.device, **kwargs
+    ) -> None:
+        super().__init__(tensors, batch_size, **kwargs)
+        self.device = device
+        present = next(t for t in self.tensors if t is not None)
+        self._data_device = present.device
+
+    def _order(self) -> Tensor | None:
+        order = super()._order()  # drawn on the CPU from the CPU shuffling generator
+        return None if order is None else order.to(self._data_device, non_blocking=True)
+
+    def __iter__(self) -> Iterator[tuple[Tensor | None, ...]]:
+        for batch in super().__iter__():
+            yield tuple(None if t is None else t.to(self.device, non_blocking=True) for t in batch)
+
+
+def transform_batch(
+    x: Tensor,
+    *,
+    binarize: bool,
+    corruption: CorruptionConfig | None,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor | None]:
+    """The encoder input and the decoder target for a batch.
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, ...)
+        Clean data (in [0, 1] when ``binarize``).
+    binarize : bool
+        Replace ``x`` by a Bernoulli draw with probabilities ``x``.
+    corruption : CorruptionConfig or None
+        Corrupt the encoder input; the target is then the clean (binarized) ``x``.
+    generator : torch.Generator or None
+        On ``x.device``.
+
+    Returns
+    -------
+    x_in : Tensor of shape (N, ...)
+    target : Tensor of shape (N, ...) or None
+        None when the target is ``x_in`` itself.
+    """
+    if binarize:
+        x = torch.bernoulli(x, generator=generator)
+    if corruption is None:
+        return x, None
+    if corruption.kind == "gaussian":
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        noisy = x + corruption.amount * noise
+    else:
+        u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        hit = u < corruption.amount
+        if corruption.kind == "mask":
+            noisy = x.masked_fill(hit, 0.0)
+        else:  # salt and pepper: half of the hits become 0, half 1
+            salt = u < 0.5 * corruption.amount
+            noisy = torch.where(hit, salt.to(x.dtype), x)
+    if corruption.clip:
+        noisy = noisy.clamp(0.0, 1.0)
+    return noisy, x

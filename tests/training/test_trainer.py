@@ -1,0 +1,259 @@
+"""The training loop: determinism, resume, NaN guard, early stopping, files, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from latentkit.errors import CheckpointError, ConfigError, TrainingError
+from latentkit.safe_tensors import validate_header
+from latentkit.training import Callback, CorruptionConfig, TrainConfig, Trainer
+from latentkit.training import checkpoint as ckpt
+from tests.training.tiny import DDP_CONFIG, make_model, tiny_data
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = dict(device="cpu", progress=False, batch_size=16)
+
+
+def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAfter(Callback):
+    """Simulates a crash right after the checkpoint of epoch ``n`` was written."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def on_epoch_end(self, epoch, record, model):
+        if epoch == self.n:
+            raise Interrupt
+
+
+class Recorder(Callback):
+    def __init__(self) -> None:
+        self.weights: dict[int, dict[str, torch.Tensor]] = {}
+
+    def on_epoch_end(self, epoch, record, model):
+        self.weights[epoch] = weights(model)
+
+
+def test_same_seed_same_weights_and_other_seed_differs():
+    config = TrainConfig(epochs=2, binarize="dynamic", **FAST)
+    runs = []
+    for seed in (0, 0, 1):
+        model = make_model(variational=True)
+        Trainer(config.replace(seed=seed)).fit(model, tiny_data())
+        runs.append(weights(model))
+    assert_same(runs[0], runs[1])
+    assert not torch.equal(runs[0]["dec.2.weight"], runs[2]["dec.2.weight"])
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "plateau"])
+def test_interrupted_run_resumes_to_identical_weights(tmp_path, scheduler):
+    config = TrainConfig(epochs=3, scheduler=scheduler, binarize="dynamic", grad_clip=5.0,
+                         early_stopping_patience=5, **FAST)  # fmt: skip
+    full = make_model(variational=True)
+    expected = Trainer(config).fit(full, tiny_data(), tiny_data(20, seed=1), out=tmp_path / "a")
+
+    part = make_model(variational=True)
+    with pytest.raises(Interrupt):
+        Trainer(config, callbacks=[StopAfter(1)]).fit(
+            part, tiny_data(), tiny_data(20, seed=1), out=tmp_path / "b"
+        )
+    resumed_model = make_model(variational=True, seed=123)  # different init: all comes from disk
+    resumed = Trainer(config).fit(
+        resumed_model, tiny_data(), tiny_data(20, seed=1), out=tmp_path / "b", resume=True
+    )
+    assert_same(weights(full), weights(resumed_model))
+    drop = {"seconds", "samples_per_second"}
+    strip = [{k: v for k, v in r.items() if k not in drop} for r in resumed.records]
+    assert strip == [{k: v for k, v in r.items() if k not in drop} for r in expected.records]
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+
+
+def test_resume_without_checkpoint_starts_afresh_and_refuses_other_model(tmp_path):
+    config = TrainConfig(epochs=1, **FAST)
+    Trainer(config).fit(make_model(), tiny_data(), out=tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="same model config"):
+        Trainer(config.replace(epochs=2)).fit(
+            make_model(hidden=8), tiny_data(), out=tmp_path, resume=True
+        )
+
+
+def test_corrupt_newest_checkpoint_is_skipped(tmp_path):
+    config = TrainConfig(epochs=2, keep_checkpoints=3, **FAST)
+    Trainer(config).fit(make_model(), tiny_data(), out=tmp_path)
+    newest = tmp_path / "checkpoints" / "epoch-000002.safetensors"
+    newest.write_bytes(newest.read_bytes()[:-7] + b"garbage")
+    found = ckpt.latest_checkpoint(tmp_path / "checkpoints")
+    assert found is not None and found.epoch == 1
+
+
+def test_nan_guard_rolls_back_and_recovers(tmp_path, caplog):
+    config = TrainConfig(epochs=2, nan_check_every=2, **FAST)
+    model = make_model(nan_at_call=3)  # the third training step produces a NaN loss
+    history = Trainer(config).fit(model, tiny_data(), out=tmp_path)
+    assert history.nan_rollbacks == 1
+    assert "epoch 1, step 3" in caplog.text
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+    assert history.records[-1]["lr"] == pytest.approx(config.lr * config.nan_lr_factor)
+    assert all(r["train_loss"] is not None for r in history.records)
+
+
+def test_nan_guard_gives_up_on_a_hopeless_learning_rate(tmp_path):
+    config = TrainConfig(epochs=3, optimizer="sgd", lr=1e12, max_nan_retries=2,
+                         nan_check_every=1, **FAST)  # fmt: skip
+    with pytest.raises(TrainingError, match=r"epoch \d+, step \d+"):
+        Trainer(config).fit(make_model(), tiny_data(), out=tmp_path)
+    for path in (tmp_path / "checkpoints").glob("*.safetensors"):  # none is non-finite
+        assert all(torch.isfinite(t).all() for t in load_file(path).values())
+
+
+def test_non_finite_checkpoint_is_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="not finite"):
+        ckpt.save_checkpoint(tmp_path, 1, {"model.w": torch.tensor([1.0, float("nan")])}, {})
+    assert not list(tmp_path.iterdir())
+
+
+def test_early_stopping_restores_the_best_weights():
+    train = tiny_data()
+    train.x = torch.full_like(train.x, 3.0)  # learn to output 3 ...
+    val = tiny_data(16)
+    val.x = torch.zeros_like(val.x)  # ... so the loss on zeros only grows after a while
+    recorder = Recorder()
+    config = TrainConfig(epochs=30, lr=3e-2, early_stopping_patience=2, **FAST)
+    model = make_model()
+    history = Trainer(config, callbacks=[recorder]).fit(model, train, val)
+    assert history.stopped_early and len(history) < 30
+    losses = history["val_loss"]
+    assert history.best_epoch == 1 + losses.index(min(losses))
+    assert history.best_epoch < len(history)
+    assert_same(weights(model), recorder.weights[history.best_epoch])
+
+
+def test_metrics_file_has_one_line_per_epoch(tmp_path):
+    config = TrainConfig(epochs=3, **FAST)
+    Trainer(config).fit(
+        make_model(variational=True), tiny_data(), tiny_data(8, seed=2), out=tmp_path
+    )
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    for r in records:
+        for key in ("lr", "seconds", "samples_per_second", "train_loss", "train_reconstruction",
+                    "train_kl", "val_loss", "val_reconstruction", "val_kl", "step"):  # fmt: skip
+            assert isinstance(r[key], float | int), key
+    document = json.loads((tmp_path / "config.json").read_text())
+    assert document["model_type"] == "tiny"
+    assert TrainConfig.from_dict(document["extra"]["train_config"]) == config
+
+
+def test_checkpoints_are_safetensors_and_json_only(tmp_path, monkeypatch):
+    config = TrainConfig(epochs=2, **FAST)
+    Trainer(config).fit(make_model(), tiny_data(), out=tmp_path)
+    files = list((tmp_path / "checkpoints").iterdir())
+    assert files and {f.suffix for f in files} == {".json", ".safetensors"}
+    for f in files:
+        assert not f.read_bytes().startswith(b"\x80")  # no pickle protocol header
+        if f.suffix == ".safetensors":
+            names = validate_header(f)
+            assert names["rng.torch_cpu"]["dtype"] == "U8"
+            assert any(k.startswith("optim.") for k in names)
+        else:
+            json.loads(f.read_text())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("resume must not unpickle")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    Trainer(config.replace(epochs=3)).fit(make_model(), tiny_data(), out=tmp_path, resume=True)
+
+
+def test_optimizer_state_round_trips_through_safetensors_layout():
+    model = make_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.loss(tiny_data().x).loss.backward()
+    opt.step()
+    tensors, structure = ckpt.flatten_optimizer(opt.state_dict())
+    json.dumps(structure)
+    restored = ckpt.unflatten_optimizer(tensors, structure)
+    fresh = torch.optim.Adam(model.parameters(), lr=5.0)
+    fresh.load_state_dict(restored)
+    assert fresh.param_groups[0]["lr"] == 1e-3
+    for p in model.parameters():
+        assert torch.equal(fresh.state[p]["exp_avg_sq"], opt.state[p]["exp_avg_sq"])
+
+
+def test_denoising_corruption_trains_with_clean_targets():
+    from latentkit.training.batching import transform_batch
+
+    x = torch.rand(4, 8)
+    for kind in ("gaussian", "salt_pepper", "mask"):
+        noisy, target = transform_batch(x, binarize=False, corruption=CorruptionConfig(kind, 0.5),
+                                        generator=torch.Generator().manual_seed(0))  # fmt: skip
+        assert target is x and not torch.equal(noisy, x)
+        assert noisy.min() >= 0 and noisy.max() <= 1
+    config = TrainConfig(epochs=1, corruption=CorruptionConfig("mask", 0.3), **FAST)
+    Trainer(config).fit(make_model(), tiny_data())
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainConfig(optimizer="adagrad")
+    with pytest.raises(ConfigError, match="nan_lr_factor"):
+        TrainConfig(nan_lr_factor=1.5)
+    with pytest.raises(ConfigError, match="unknown key"):
+        TrainConfig.from_dict({"epoch": 3})
+    config = TrainConfig(corruption=CorruptionConfig("salt_pepper", 0.1), scheduler="step")
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun not installed")  # fmt: skip
+def test_two_gloo_processes_match_one_process(tmp_path):
+    torchrun = Path(sys.executable).parent / "torchrun"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    env.pop("CI", None)
+    command = [str(torchrun), "--nnodes=1", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+               f"--master_port={_free_port()}", str(REPO / "tests" / "training" / "ddp_worker.py"),
+               str(tmp_path / "ddp.safetensors"), str(tmp_path / "run")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    model = make_model(seed=0)
+    history = Trainer(TrainConfig(**DDP_CONFIG)).fit(model, tiny_data(), tiny_data(30, seed=1))
+    ddp = load_file(tmp_path / "ddp.safetensors")
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(ddp[k], v, rtol=1e-5, atol=1e-6)
+    ddp_val = float((tmp_path / "ddp.loss").read_text())
+    assert ddp_val == pytest.approx(history.records[-1]["val_loss"], rel=1e-5)
+    assert (tmp_path / "run" / "metrics.jsonl").read_text().count("\n") == DDP_CONFIG["epochs"]
