@@ -11,8 +11,8 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from latentkit.training import TrainConfig, Trainer  # noqa: E402
-from tests.training.tiny import DDP_CONFIG, make_model, tiny_data  # noqa: E402
+from latentkit.training import TrainConfig, Trainer
+from tests.training.tiny import DDP_CONFIG, make_model, tiny_data
 
 
 def main(weights: str, out: str) -> None:
