@@ -77,7 +77,8 @@ def test_iwae_bound_is_above_elbo_and_grows_with_k():
     g = torch.Generator().manual_seed(2)
     lower = elbo(model, x, samples=50, generator=g).mean()
     bounds = [log_likelihood(model, x, k=k, generator=g).mean() for k in (1, 10, 100)]
-    assert abs(bounds[0] - lower) < 1.0  # k = 1 is an ELBO estimate
+    one_sample = log_likelihood(model, x.repeat(20, 1, 1, 1), k=1, generator=g).mean()
+    assert abs(one_sample - lower) < 0.5  # k = 1 is an unbiased ELBO estimate
     assert lower < bounds[1] < bounds[2]
     assert bounds[2] - lower > 1.0  # a clear gap for an untrained model
 

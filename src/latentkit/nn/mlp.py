@@ -60,10 +60,14 @@ class MLP(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
-        self.out = nn.Linear(width, out_features)
-        self.net = nn.Sequential(*layers, self.out)
+        self.net = nn.Sequential(*layers, nn.Linear(width, out_features))
         init_weights(self, activation)
         init_output_layer(self.out)
+
+    @property
+    def out(self) -> nn.Linear:
+        """The final linear layer (registered once, inside ``net``)."""
+        return self.net[-1]
 
     def forward(self, x: Tensor) -> Tensor:
         """Map ``(N, in_features)`` to ``(N, out_features)``."""
