@@ -257,3 +257,36 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     ddp_val = float((tmp_path / "ddp.loss").read_text())
     assert ddp_val == pytest.approx(history.records[-1]["val_loss"], rel=1e-5)
     assert (tmp_path / "run" / "metrics.jsonl").read_text().count("\n") == DDP_CONFIG["epochs"]
+
+
+def _vae(seed: int = 0):
+    from latentkit.models.vae import VAE, VAEConfig
+    from latentkit.nn import NetworkConfig
+
+    torch.manual_seed(seed)
+    network = NetworkConfig(hidden=(16,))
+    return VAE(VAEConfig(input_shape=(8,), latent_dim=2, network=network, warmup_steps=6))
+
+
+def test_latentkit_vae_resumes_to_identical_weights_and_is_seeded(tmp_path):
+    config = TrainConfig(epochs=3, binarize="dynamic", scheduler="step", step_size=1, **FAST)
+    full = _vae()
+    Trainer(config).fit(full, tiny_data(), tiny_data(16, seed=1), out=tmp_path / "a")
+    again = _vae()
+    Trainer(config).fit(again, tiny_data(), tiny_data(16, seed=1))
+    assert_same(weights(full), weights(again))
+
+    with pytest.raises(Interrupt):
+        Trainer(config, callbacks=[StopAfter(1)]).fit(
+            _vae(), tiny_data(), tiny_data(16, seed=1), out=tmp_path / "b"
+        )
+    resumed = _vae(seed=7)
+    Trainer(config).fit(
+        resumed, tiny_data(), tiny_data(16, seed=1), out=tmp_path / "b", resume=True
+    )
+    assert_same(weights(full), weights(resumed))
+
+    import latentkit
+
+    loaded = latentkit.load(tmp_path / "b")
+    assert_same(weights(full), weights(loaded))
