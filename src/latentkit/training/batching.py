@@ -5,8 +5,9 @@
   one permutation per epoch. Otherwise it stays in (pinned) host memory and each batch is
   copied with ``non_blocking=True``.
 - Dynamic binarization (Salakhutdinov & Murray 2008: a fresh Bernoulli draw of each image on
-  every pass) and input corruptions for denoising autoencoders (Vincent et al. 2008) are
-  applied per batch on the device from the trainer's data generator.
+  every pass) and input corruptions for denoising autoencoders (Vincent et al. 2008, from
+  :mod:`latentkit.data.corruptions`) are applied per batch on the device from the trainer's
+  data generator, without host syncs.
 - Randomness is split into streams (shuffling, model noise, data transforms, validation),
   each a ``torch.Generator`` re-seeded at the start of every epoch from
   ``(seed, stream, epoch, rank)`` by :func:`epoch_generator`. The state of every stream at an
@@ -24,6 +25,7 @@ import torch
 from torch import Tensor
 
 from latentkit.data.batches import InMemoryBatches
+from latentkit.data.corruptions import gaussian_noise, mask_random_pixels, salt_and_pepper
 from latentkit.training.config import CorruptionConfig
 
 __all__ = ["DeviceBatches", "epoch_generator", "place", "transform_batch"]
@@ -100,21 +102,14 @@ def transform_batch(
     target : Tensor of shape (N, ...) or None
         None when the target is ``x_in`` itself.
     """
-    if binarize:
-        x = torch.bernoulli(x, generator=generator)
+    if binarize:  # latentkit.data.transforms.binarize_dynamic minus its per-call range check
+        x = torch.bernoulli(x, generator=generator)  # (the trainer checks the range once)
     if corruption is None:
         return x, None
     if corruption.kind == "gaussian":
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        noisy = x + corruption.amount * noise
+        noisy = gaussian_noise(x, corruption.amount, clip=corruption.clip, generator=generator)
+    elif corruption.kind == "salt_pepper":
+        noisy = salt_and_pepper(x, corruption.amount, generator=generator)
     else:
-        u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        hit = u < corruption.amount
-        if corruption.kind == "mask":
-            noisy = x.masked_fill(hit, 0.0)
-        else:  # salt and pepper: half of the hits become 0, half 1
-            salt = u < 0.5 * corruption.amount
-            noisy = torch.where(hit, salt.to(x.dtype), x)
-    if corruption.clip:
-        noisy = noisy.clamp(0.0, 1.0)
+        noisy, _ = mask_random_pixels(x, corruption.amount, generator=generator)
     return noisy, x

@@ -38,11 +38,12 @@ class CorruptionConfig(Config):
     """
 
     # "gaussian": add N(0, amount^2) noise; "salt_pepper": set a fraction `amount` of the
-    # values to 0 or 1 (half each); "mask": set a fraction `amount` of the values to 0.
+    # pixels to 0 or 1 (half each); "mask": set exactly a fraction `amount` of the pixels
+    # of each sample to 0 (see latentkit.data.corruptions)
     kind: Literal["gaussian", "salt_pepper", "mask"] = "gaussian"
     # noise standard deviation (gaussian) or fraction of corrupted values (salt_pepper, mask)
     amount: float = 0.1
-    # clamp corrupted values into [0, 1] (images); turn off for standardised tables
+    # gaussian: clamp corrupted values into [0, 1] (images); off for standardised tables
     clip: bool = True
 
     def __post_init__(self) -> None:

@@ -311,6 +311,11 @@ class _Run:
             )
         if len(x) == 0:
             raise DataError(f"{what} is empty.")
+        if self.cfg.binarize == "dynamic" and (bool(x.min() < 0) or bool(x.max() > 1)):
+            raise DataError(
+                f"binarize='dynamic' needs {what} values in [0, 1], found "
+                f"[{float(x.min()):g}, {float(x.max()):g}]; scale the data first."
+            )
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:
