@@ -20,6 +20,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "datasets": "datasets_cmd",
     "demo": "demo",
+    "serve": "serve",
 }
 
 EPILOG = """examples:

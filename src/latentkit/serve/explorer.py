@@ -1,0 +1,301 @@
+"""The model side of the latent-space explorer: codes, a 2-D projection and PNG images.
+
+:class:`Explorer` wraps one trained model and, optionally, a dataset. At construction it
+encodes a fixed subsample of the data (up to ``max_points`` rows, seeded), fits a 2-D
+projection of the codes once, and derives slider ranges from them. Choices written down:
+
+- Projection: the identity when ``latent_dim == 2``, ``(z, 0)`` when it is 1, else PCA (two
+  components, scikit-learn) whose inverse ``mean + p @ components`` maps a clicked map point
+  back to a full code; the page names it with the variance it explains.
+- Slider ranges: the per-dimension min and max of the data codes widened by 10% of the span;
+  without data, [-3, 3] (three prior standard deviations) and [0, 1] for discrete codes. The
+  sliders start at the mean data code (zeros without data).
+- Images: decoded means are clamped to [0, 1] and sent as PNG data URLs at their native size
+  (the page scales them with nearest-neighbour rendering). One-channel images are gray, three
+  channels RGB, any other channel count shows the first channel; vector data ``(D,)`` is drawn
+  as a one-pixel-high strip.
+- Label-conditioned models decode with the request's ``label`` (0 when not given); the data
+  codes use the data's own labels.
+- Uploads are composited on white (transparency), converted to the model's channel count,
+  resized to its height and width (bilinear) and scaled to [0, 1]; ``invert`` flips them for
+  models trained on light strokes on a dark ground (MNIST, digits).
+
+Every model call holds one lock and runs under ``torch.inference_mode()``, so request threads
+never run the model concurrently.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import secrets
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from latentkit.apps.latent import lerp, slerp
+from latentkit.serve.validation import RequestError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from latentkit.data.dataset import Dataset
+    from latentkit.models.base import AbstractModel
+
+__all__ = ["Explorer", "Projection", "fit_projection", "to_data_urls"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """A linear map between codes ``(N, D)`` and map points ``(N, 2)``."""
+
+    name: str
+    mean: np.ndarray  # (D,)
+    components: np.ndarray  # (2, D), orthonormal rows (or a zero second row when D == 1)
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        return (z - self.mean) @ self.components.T  # (N, 2)
+
+    def inverse(self, p: np.ndarray) -> np.ndarray:
+        return self.mean + p @ self.components  # (N, D)
+
+
+def fit_projection(codes: np.ndarray) -> Projection:
+    """The identity for 1-D and 2-D codes, else the first two principal components."""
+    d = codes.shape[1]
+    if d <= 2:
+        components = np.eye(2, d)
+        name = "latent coordinates (z1, z2)" if d == 2 else "latent coordinate z1 (y = 0)"
+        return Projection(name, np.zeros(d), components)
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=2, random_state=0).fit(codes)
+    explained = float(pca.explained_variance_ratio_.sum())
+    name = f"PCA: 2 of {d} latent dimensions ({explained:.0%} of the variance)"
+    return Projection(name, pca.mean_.astype(np.float64), pca.components_.astype(np.float64))
+
+
+def to_data_urls(x: Tensor) -> list[str]:
+    """PNG data URLs of decoded data ``(N, *input_shape)``, values clamped to [0, 1]."""
+    from PIL import Image
+
+    x = x.detach().float().cpu().clamp(0, 1)
+    pixels = (x * 255).round().to(torch.uint8).numpy()
+    urls = []
+    for item in pixels:
+        if item.ndim == 3 and item.shape[0] == 3:
+            image = Image.fromarray(np.ascontiguousarray(item.transpose(1, 2, 0)), "RGB")
+        elif item.ndim == 3:
+            image = Image.fromarray(np.ascontiguousarray(item[0]), "L")
+        else:
+            image = Image.fromarray(item.reshape(1, -1), "L")
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        urls.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+    return urls
+
+
+class Explorer:
+    """A trained model with the state the explorer page needs (codes, projection, ranges)."""
+
+    def __init__(
+        self,
+        model: AbstractModel,
+        data: Dataset | None = None,
+        *,
+        note: str | None = None,
+        max_points: int = 1000,
+        seed: int = 0,
+    ) -> None:
+        model.eval()
+        self.model = model
+        self.lock = threading.Lock()
+        self.num_classes: int | None = getattr(model.config, "num_classes", None)
+        self.latent_dim = model.latent_dim
+        self.data = data
+        self.note = note
+        self.projection: Projection | None = None
+        if data is not None and tuple(data.x.shape[1:]) != tuple(model.input_shape):
+            self.note = (
+                f"{data.name}: data points of shape {tuple(data.x.shape[1:])} do not match the "
+                f"model's input shape {tuple(model.input_shape)}; no map."
+            )
+            self.data = data = None
+        if data is None:
+            discrete = getattr(model.config, "latent_kind", None) is not None
+            lo, hi = (0.0, 1.0) if discrete else (-3.0, 3.0)
+            self.low = np.full(self.latent_dim, lo)
+            self.high = np.full(self.latent_dim, hi)
+            self.start = np.full(self.latent_dim, (lo + hi) / 2)
+            if self.note is None:
+                self.note = "no data given (--data): no map."
+            return
+        generator = torch.Generator().manual_seed(seed)
+        order = torch.randperm(len(data), generator=generator)[:max_points]
+        self.indices = order.sort().values  # (P,) dataset rows on the map
+        y = None if data.y is None else data.y[self.indices]
+        codes = self._encode(data.x[self.indices], y).numpy().astype(np.float64)  # (P, D)
+        self.labels = y
+        self.projection = fit_projection(codes)
+        self.points = self.projection.project(codes)  # (P, 2)
+        span = codes.max(0) - codes.min(0)
+        pad = np.maximum(0.1 * span, 1e-3)
+        self.low, self.high = codes.min(0) - pad, codes.max(0) + pad
+        self.start = codes.mean(0)
+
+    # -- model calls (locked) ------------------------------------------------------------
+    def _labels(self, label: int | None, n: int, *, required: bool = True) -> Tensor | None:
+        if self.num_classes is None:
+            if label is not None:
+                raise RequestError(422, "this model is not conditioned on labels; drop 'label'.")
+            return None
+        if label is None and not required:
+            return None
+        label = 0 if label is None else label
+        if label >= self.num_classes:
+            raise RequestError(422, f"label must be in [0, {self.num_classes}), got {label}.")
+        return torch.full((n,), label, dtype=torch.long)
+
+    def _encode(self, x: Tensor, y: Tensor | None, chunk: int = 256) -> Tensor:
+        """Codes ``(N, D)`` on the CPU, encoded in chunks."""
+        device = self.model.device
+        if y is None and self.model.needs_labels:
+            y = torch.zeros(len(x), dtype=torch.long)
+        out = []
+        with self.lock, torch.inference_mode():
+            for i in range(0, len(x), chunk):
+                yi = None if y is None else y[i : i + chunk].to(device)
+                out.append(self.model.encode(x[i : i + chunk].to(device), yi).float().cpu())
+        return torch.cat(out)
+
+    def _decode(self, z: Tensor, y: Tensor | None) -> Tensor:
+        device = self.model.device
+        with self.lock, torch.inference_mode():
+            yd = None if y is None else y.to(device)
+            return self.model.decode(z.to(device, torch.float32), yd).float().cpu()
+
+    # -- endpoints ------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        dims = min(16, self.latent_dim)
+        return {
+            "model_type": self.model.model_type,
+            "latent_dim": self.latent_dim,
+            "input_shape": list(self.model.input_shape),
+            "num_classes": self.num_classes,
+            "can_sample": callable(getattr(self.model, "sample", None)),
+            "projection": None if self.projection is None else self.projection.name,
+            "map_available": self.projection is not None,
+            "message": self.note,
+            "data": None if self.data is None else {"name": self.data.name, "size": len(self.data)},
+            "sliders": {
+                "dims": dims,
+                "min": _round(self.low[:dims]),
+                "max": _round(self.high[:dims]),
+                "start": _round(self.start),
+            },
+        }
+
+    def decode(self, codes: list[list[float]], label: int | None) -> list[str]:
+        z = torch.tensor(codes, dtype=torch.float32)  # (N, D)
+        return to_data_urls(self._decode(z, self._labels(label, len(z))))
+
+    def sample(self, n: int, temperature: float, seed: int | None, label: int | None) -> dict:
+        if not callable(getattr(self.model, "sample", None)):
+            raise RequestError(
+                400,
+                f"a {self.model.model_type} has no prior to sample from; decode codes instead "
+                "(sampling needs a model of the VAE family).",
+            )
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        generator = torch.Generator(self.model.device).manual_seed(seed)
+        y = self._labels(label, n)
+        with self.lock, torch.inference_mode():
+            yd = None if y is None else y.to(self.model.device)
+            x = self.model.sample(n, temperature=temperature, generator=generator, y=yd)
+        return {"images": to_data_urls(x.float().cpu()), "seed": seed}
+
+    def data_codes(self, index_a: int, index_b: int) -> tuple[list[float], list[float]]:
+        """The codes of two dataset rows (for interpolation by index)."""
+        if self.data is None:
+            raise RequestError(400, "no data is loaded (start with --data); give z_a and z_b.")
+        for name, i in (("index_a", index_a), ("index_b", index_b)):
+            if i >= len(self.data):
+                raise RequestError(
+                    422, f"{name}={i} is out of range; the data has {len(self.data)} rows."
+                )
+        rows = torch.tensor([index_a, index_b])
+        y = None if self.data.y is None else self.data.y[rows]
+        codes = self._encode(self.data.x[rows], y)
+        return codes[0].tolist(), codes[1].tolist()
+
+    def interpolate(
+        self, z_a: list[float], z_b: list[float], steps: int, method: str, label: int | None
+    ) -> dict:
+        a = torch.tensor([z_a], dtype=torch.float32)
+        b = torch.tensor([z_b], dtype=torch.float32)
+        t = torch.linspace(0, 1, steps)
+        path = (slerp if method == "spherical" else lerp)(a, b, t)[:, 0]  # (T, D)
+        images = to_data_urls(self._decode(path, self._labels(label, steps)))
+        return {"images": images, "codes": [_round(c) for c in path.numpy()]}
+
+    def map(self) -> dict:
+        if self.projection is None:
+            return {"available": False, "message": self.note}
+        return {
+            "available": True,
+            "projection": self.projection.name,
+            "points": [_round(p) for p in self.points],
+            "labels": None if self.labels is None else self.labels.tolist(),
+            "indices": self.indices.tolist(),
+        }
+
+    def map_decode(self, point: list[float], label: int | None) -> dict:
+        if self.projection is None:
+            raise RequestError(400, f"there is no map: {self.note}")
+        z = self.projection.inverse(np.asarray([point], dtype=np.float64))  # (1, D)
+        code = torch.from_numpy(z).float()
+        return {"code": _round(z[0]), "images": self.decode(code.tolist(), label)}
+
+    def encode_image(self, image: Image.Image, invert: bool, label: int | None) -> dict:
+        x = image_to_tensor(image, tuple(self.model.input_shape), invert=invert)  # (1, C, H, W)
+        y = self._labels(label, 1, required=self.model.needs_labels)
+        z = self._encode(x, y)  # (1, D)
+        reconstruction = self._decode(z, self._labels(label, 1))
+        point = None
+        if self.projection is not None:
+            point = _round(self.projection.project(z.numpy().astype(np.float64))[0])
+        return {
+            "code": _round(z[0].numpy()),
+            "input": to_data_urls(x)[0],
+            "reconstruction": to_data_urls(reconstruction)[0],
+            "point": point,
+        }
+
+
+def image_to_tensor(image: Image.Image, shape: tuple[int, ...], *, invert: bool) -> Tensor:
+    """An uploaded image as a model input ``(1, C, H, W)`` in [0, 1]."""
+    from PIL import Image
+
+    if len(shape) != 3 or shape[0] not in (1, 3):
+        raise RequestError(
+            400,
+            f"uploads need a model of 1- or 3-channel images; this model's input shape is {shape}.",
+        )
+    channels, height, width = shape
+    rgba = image.convert("RGBA")
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)
+    converted = flat.convert("L" if channels == 1 else "RGB")
+    resized = converted.resize((width, height), Image.Resampling.BILINEAR)
+    array = np.asarray(resized, dtype=np.float32) / 255.0
+    array = array[None] if channels == 1 else array.transpose(2, 0, 1)  # (C, H, W)
+    x = torch.from_numpy(np.ascontiguousarray(array))[None]
+    return 1.0 - x if invert else x
+
+
+def _round(values: np.ndarray | Tensor, digits: int = 4) -> list[float]:
+    return [round(float(v), digits) for v in values]
