@@ -64,10 +64,11 @@ def test_digits_split_is_fixed_stratified_and_disjoint() -> None:
     train = datasets.load("digits", "train")
     test = datasets.load("digits", "test")
     assert train.x.shape[1:] == (1, 8, 8) and test.x.shape[1:] == (1, 8, 8)
-    assert len(train) + len(test) == 1797 and len(test) == 360
+    assert len(train) + len(test) == 1797 and len(test) == 359  # round(0.2 * n) per class
     assert float(train.x.min()) >= 0.0 and float(train.x.max()) == 1.0
     counts = torch.bincount(test.y, minlength=10)
-    assert int(counts.min()) >= 35  # stratified: every class about 36 times
+    full = torch.bincount(datasets.load("digits", "all").y, minlength=10)
+    assert torch.equal(counts, torch.round(0.2 * full).long())  # stratified
     rows = {tuple(r) for r in train.x.flatten(1).tolist()}
     overlap = sum(tuple(r) in rows for r in test.x.flatten(1).tolist())
     assert overlap == 0
@@ -75,6 +76,17 @@ def test_digits_split_is_fixed_stratified_and_disjoint() -> None:
     assert torch.equal(again.x, train.x)
     other = datasets.load("digits", "train", seed=1)
     assert not torch.equal(other.x, train.x)
+
+
+def test_digits_match_scikit_learn_facts() -> None:
+    # documented class counts and the first image of sklearn.datasets.load_digits (importing
+    # scikit-learn here would cost seconds; the values are fixed since 2011)
+    data = datasets.load("digits", "all")
+    counts = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert torch.bincount(data.y).tolist() == counts
+    first = [0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0]
+    assert (data.x[0, 0, :2] * 16).flatten().tolist() == first
+    assert data.y[:10].tolist() == list(range(10))
 
 
 def test_unknown_name_lists_known_ones_and_file_kinds() -> None:

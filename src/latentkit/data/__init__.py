@@ -1,0 +1,15 @@
+"""The data layer: named sources, file readers, transforms and batching.
+
+Modules (import what you need; this package imports nothing itself, to keep start-up fast):
+
+- :mod:`~latentkit.data.sources`: ``load``, ``available``, ``describe_sources`` (the registry)
+- :mod:`~latentkit.data.mnist`, :mod:`~latentkit.data.idx`, :mod:`~latentkit.data.download`,
+  :mod:`~latentkit.data.paths`: MNIST-family files, the IDX reader, verified downloads
+- :mod:`~latentkit.data.images`, :mod:`~latentkit.data.tables`: folders of images, table files
+- :mod:`~latentkit.data.transforms`, :mod:`~latentkit.data.corruptions`,
+  :mod:`~latentkit.data.patches`: scalers, binarization, grayscale, noise, masks, patches
+- :mod:`~latentkit.data.batches`, :mod:`~latentkit.data.streaming`: in-memory and streamed batches
+- :mod:`~latentkit.data.dataset`: the :class:`Dataset` every loader returns
+
+The public entry point is :mod:`latentkit.datasets`.
+"""

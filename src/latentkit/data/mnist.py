@@ -166,9 +166,10 @@ class IdxSource:
             parts.append(f"{split}: {found[0].parent}" if found else f"{split}: missing")
         line = f"{self.name}: " + "; ".join(parts)
         if any(p.endswith("missing") for p in parts):
+            places = " or ".join(str(f) for f in search_folders(self.name, root))
             line += (
-                f" (downloaded on first use into {cache_dir(self.name)}, or put the IDX files "
-                f"in {search_folders(self.name, root)[0]})"
+                f" (put the IDX .gz files, e.g. train-images-idx3-ubyte.gz, in {places}; "
+                f"a missing split is downloaded into {cache_dir(self.name)} on first use)"
             )
         return line
 

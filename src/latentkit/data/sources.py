@@ -6,14 +6,16 @@ scikit-learn (Alpaydin and Kaynak, UCI, 1998): the offline default. Any other na
 a path: a folder of images (:mod:`latentkit.data.images`) or a table file
 (:mod:`latentkit.data.tables`), dispatched on its suffix through ``FILE_LOADERS``.
 
-``digits`` has no official split: the 1797 images are split 80/20, stratified by label, with
-``seed=0`` by default, so ``train`` and ``test`` never overlap and are the same on every
-machine.
+``digits`` has no official split: for each label, ``round(0.2 * count)`` images drawn with
+``numpy.random.default_rng(seed)`` (``seed=0`` by default) form the test part and the rest the
+train part, so ``train`` and ``test`` never overlap and are the same on every machine.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -85,28 +87,22 @@ class DigitsSource:
         Dataset
             ``x`` float32 of shape (N, 1, 8, 8) (pixel counts 0..16 divided by 16), ``y`` int64.
         """
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
         if split not in ("train", "test", "all"):
             raise DataError(f"digits: unknown split {split!r}; expected train, test or all.")
         if not 0.0 < test_fraction < 1.0:
             raise DataError(f"digits: test_fraction must be in (0, 1), got {test_fraction!r}.")
-        bunch = load_digits()
-        images = bunch.images.astype(np.float32) / np.float32(16.0)  # (N, 8, 8)
-        labels = bunch.target.astype(np.int64)  # (N,)
+        pixels, labels = _digits_arrays()  # (1797, 64) float32 counts 0..16, (1797,) int64
+        images = pixels.reshape(-1, 8, 8) / np.float32(16.0)  # (N, 8, 8) in [0, 1]
         index = np.arange(len(labels))
         if split != "all":
-            train, test = train_test_split(
-                index, test_size=test_fraction, stratify=labels, random_state=seed
-            )
-            index = np.sort(train if split == "train" else test)
+            test = _stratified_test_rows(labels, test_fraction, seed)
+            index = index[test] if split == "test" else index[~test]
         x = torch.from_numpy(np.ascontiguousarray(images[index, None]))  # (n, 1, 8, 8)
         y = torch.from_numpy(labels[index])
         meta = {
             "split": split,
             "files": [],
-            "source": "sklearn.datasets.load_digits",
+            "source": "scikit-learn digits (sklearn/datasets/data/digits.csv.gz)",
             "class_names": [str(d) for d in range(10)],
             "test_fraction": test_fraction,
             "seed": seed,
@@ -116,6 +112,37 @@ class DigitsSource:
     def describe(self, root: str | Path | None = None) -> str:
         """The digits are always available."""
         return "digits: bundled with scikit-learn (1797 images of 8x8), always available offline"
+
+
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The digits as (1797, 64) float32 pixel counts and (1797,) int64 labels.
+
+    Reads scikit-learn's bundled ``datasets/data/digits.csv.gz`` directly when it is where
+    scikit-learn has always kept it (importing ``sklearn.datasets`` costs seconds), else calls
+    ``sklearn.datasets.load_digits``. Cached: callers index (copy) the arrays, never write them.
+    """
+    spec = importlib.util.find_spec("sklearn")  # locates the package without importing it
+    if spec is not None and spec.origin is not None:
+        csv = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+        if csv.is_file():
+            table = np.loadtxt(csv, delimiter=",", dtype=np.float32)
+            if table.shape == (1797, 65):
+                return np.ascontiguousarray(table[:, :64]), table[:, 64].astype(np.int64)
+    from sklearn.datasets import load_digits  # pragma: no cover - fallback for other layouts
+
+    bunch = load_digits()  # pragma: no cover
+    return bunch.data.astype(np.float32), bunch.target.astype(np.int64)  # pragma: no cover
+
+
+def _stratified_test_rows(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of shape (N,): ``round(fraction * n_c)`` random rows of each class c."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):  # 10 classes: a loop over classes, not samples
+        rows = np.flatnonzero(labels == label)
+        test[rng.permutation(rows)[: round(fraction * len(rows))]] = True
+    return test
 
 
 DIGITS = DigitsSource()
