@@ -1,0 +1,61 @@
+"""Figures (matplotlib, no pyplot state) and a self-contained HTML report.
+
+- :mod:`.grids`: ``image_grid`` tiling, ``save_figure`` (atomic PNG), ``figure_to_png_bytes``.
+- :mod:`.plots`: image figures (reconstructions, samples, manifold, interpolations,
+  traversals, restoration panels).
+- :mod:`.charts`: latent scatter, training curves, KL per dimension, anomaly histogram, ROC.
+- :mod:`.report`: ``build_report`` and ``ReportSection`` for caller-provided sections.
+"""
+
+from latentkit.viz.charts import (
+    plot_anomaly_histogram,
+    plot_kl_per_dimension,
+    plot_latent_scatter,
+    plot_roc,
+    plot_training_curves,
+    read_metrics,
+)
+from latentkit.viz.grids import figure_to_png_bytes, image_grid, save_figure
+from latentkit.viz.html import ReportSection, table_html
+from latentkit.viz.plots import (
+    plot_image_grid,
+    plot_interpolations,
+    plot_manifold,
+    plot_reconstructions,
+    plot_restoration,
+    plot_samples,
+    plot_traversals,
+)
+from latentkit.viz.report import (
+    SECTIONS,
+    AnomalyResult,
+    Restoration,
+    build_report,
+    latent_traversals,
+)
+
+__all__ = [
+    "SECTIONS",
+    "AnomalyResult",
+    "ReportSection",
+    "Restoration",
+    "build_report",
+    "figure_to_png_bytes",
+    "image_grid",
+    "latent_traversals",
+    "plot_anomaly_histogram",
+    "plot_image_grid",
+    "plot_interpolations",
+    "plot_kl_per_dimension",
+    "plot_latent_scatter",
+    "plot_manifold",
+    "plot_reconstructions",
+    "plot_restoration",
+    "plot_roc",
+    "plot_samples",
+    "plot_training_curves",
+    "plot_traversals",
+    "read_metrics",
+    "save_figure",
+    "table_html",
+]

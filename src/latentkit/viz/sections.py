@@ -1,0 +1,359 @@
+"""The built-in sections of a model report and the numbers and pictures they show.
+
+Each builder takes the shared :class:`ReportContext` and returns a
+:class:`~latentkit.viz.html.ReportSection`, or a string saying why the section does not apply
+to this model and data (it is then listed as "not shown" in the report's footer). Builders are
+looked up in the :data:`BUILDERS` registry by section id, in report order.
+
+Which figures apply: reconstructions and interpolations for every image model; samples, KL per
+dimension and traversals for the VAE family; the decoded manifold only for 2-D latent spaces;
+the latent scatter plot when the data has labels; training curves when there is a
+``metrics.jsonl``; anomaly and restoration panels when the caller passes their results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from latentkit.data.dataset import Dataset
+from latentkit.models.base import AbstractModel
+from latentkit.viz import charts, plots
+from latentkit.viz.html import ReportSection, json_html, table_html
+
+__all__ = ["BUILDERS", "AnomalyResult", "ReportContext", "Restoration", "latent_traversals"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class AnomalyResult:
+    """Anomaly scores to show in a report (higher = more anomalous).
+
+    Attributes
+    ----------
+    normal : Tensor of shape (N,)
+        Scores of normal held-out data.
+    anomalous : Tensor of shape (M,)
+        Scores of anomalous data.
+    threshold : float, optional
+        Decision threshold, drawn on the histogram.
+    score_name : str
+        What the score is (e.g. ``"negative ELBO"``).
+    """
+
+    normal: Tensor
+    anomalous: Tensor
+    threshold: float | None = None
+    score_name: str = "anomaly score"
+
+
+@dataclasses.dataclass
+class Restoration:
+    """One restoration result: images ``(N, C, H, W)`` in [0, 1] before and after.
+
+    ``corrupted`` may be the gray version (C = 1) of an RGB ``clean`` for colorization.
+    """
+
+    task: str  # "denoise", "inpaint", "colorize", ...
+    corrupted: Tensor
+    output: Tensor
+    clean: Tensor
+
+
+@dataclasses.dataclass
+class ReportContext:
+    """What every section builder may read."""
+
+    model: AbstractModel
+    document: dict[str, Any]  # the run's config.json (or the model's config)
+    rows: list[dict[str, Any]] | None  # metrics.jsonl records
+    data: Dataset  # the evaluation subset
+    seed: int
+    max_points: int
+    iwae_k: int
+    iwae_points: int
+    anomaly: AnomalyResult | None
+    restorations: Sequence[Restoration]
+
+    @property
+    def generative(self) -> bool:
+        return hasattr(self.model, "sample") and hasattr(self.model, "posterior")
+
+    @property
+    def labels(self) -> Tensor | None:
+        """Labels to condition on, for models that need them."""
+        return self.data.y if self.model.needs_labels else None
+
+    def generator(self) -> torch.Generator:
+        return torch.Generator(device=self.model.device).manual_seed(self.seed)
+
+
+@torch.inference_mode()
+def _batched(fn: Callable[..., Tensor], ctx: ReportContext, batch_size: int = 512) -> Tensor:
+    """``fn(x_batch, y_batch)`` over the evaluation data, concatenated on the CPU."""
+    x, y, out = ctx.data.x, ctx.labels, []
+    for start in range(0, len(x), batch_size):
+        xb = x[start : start + batch_size].to(ctx.model.device)
+        yb = None if y is None else y[start : start + batch_size].to(ctx.model.device)
+        out.append(fn(xb, yb).float().cpu())
+    return torch.cat(out)
+
+
+@torch.inference_mode()
+def latent_traversals(
+    model: AbstractModel,
+    x: Tensor,
+    *,
+    dims: Sequence[int] | None = None,
+    values: Tensor | None = None,
+    y: Tensor | None = None,
+) -> Tensor:
+    """Decode the code of one input with one latent dimension at a time set to each value.
+
+    Parameters
+    ----------
+    x : Tensor of shape (1, *input_shape)
+        The input whose code is varied.
+    dims : sequence of int, optional
+        Dimensions to vary; default the first ``min(10, latent_dim)``.
+    values : Tensor of shape (S,), optional
+        Values given to the varied dimension; default ``linspace(-3, 3, 9)`` (the bulk of a
+        standard normal prior).
+    y : Tensor of shape (1,), optional
+        Label of ``x``, for conditional models.
+
+    Returns
+    -------
+    Tensor of shape (len(dims), S, *input_shape)
+    """
+    if x.shape[0] != 1:
+        raise ValueError(f"x must hold exactly one input, shape (1, ...), got {tuple(x.shape)}.")
+    dims = list(range(min(10, model.latent_dim))) if dims is None else list(dims)
+    bad = [d for d in dims if not 0 <= d < model.latent_dim]
+    if bad:
+        raise ValueError(f"dims {bad} are outside [0, {model.latent_dim}).")
+    values = torch.linspace(-3.0, 3.0, 9) if values is None else values.float()
+    model.eval()
+    device = model.device
+    code = model.encode(x.to(device), None if y is None else y.to(device))  # (1, D)
+    z = code.repeat(len(dims), len(values), 1)  # (dims, S, D)
+    for row, d in enumerate(dims):
+        z[row, :, d] = values.to(device)
+    y_rep = None if y is None else y.to(device).repeat(len(dims) * len(values))
+    images = model.decode(z.reshape(-1, code.shape[1]), y_rep)
+    return images.view(len(dims), len(values), *model.input_shape).cpu()
+
+
+def _active_mask(ctx: ReportContext) -> Tensor:
+    """Active units (Burda et al. 2015): posterior-mean variance above 0.01, shape (D,)."""
+    means = _batched(ctx.model.encode, ctx)
+    return means.var(dim=0) > 0.01
+
+
+# -- sections ----------------------------------------------------------------------------
+def config_section(ctx: ReportContext) -> ReportSection:
+    return ReportSection("Configuration", json_html(ctx.document), id="config")
+
+
+def _final_training(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    last = rows[-1]
+    out = {"epochs": last.get("epoch", len(rows))}
+    for key, value in last.items():
+        if key.startswith(("train", "val")) and isinstance(value, int | float | None):
+            out[key] = value
+    return out
+
+
+def evaluate(ctx: ReportContext) -> dict[str, Any]:
+    """Evaluation numbers on the report's data (means per sample; nats where stated)."""
+    from latentkit.evaluation import elbo, log_likelihood
+    from latentkit.evaluation.metrics import psnr
+
+    model, x = ctx.model, ctx.data.x
+    recon = _batched(model.reconstruct, ctx)
+    out: dict[str, Any] = {"data points": len(x)}
+    out["reconstruction MSE (per feature)"] = float((recon - x).square().mean())
+    if ctx.data.is_image:
+        out["reconstruction PSNR (dB)"] = float(psnr(recon.clamp(0, 1), x).mean())
+    gen = ctx.generator()
+    terms = _batched(lambda xb, yb: model.loss(xb, y=yb, generator=gen).reconstruction, ctx)
+    out["reconstruction term of the loss"] = float(terms.mean())
+    if hasattr(model, "log_importance_weights"):
+        out["negative ELBO (nats)"] = -float(
+            elbo(model, x, y=ctx.labels, generator=ctx.generator()).mean()
+        )
+        m = min(ctx.iwae_points, len(x))
+        y = None if ctx.labels is None else ctx.labels[:m]
+        nll = -log_likelihood(model, x[:m], k=ctx.iwae_k, y=y, generator=ctx.generator())
+        out[f"IWAE NLL, k={ctx.iwae_k} (nats, first {m} points)"] = float(nll.mean())
+    if ctx.generative:
+        active = _active_mask(ctx)
+        out["active units"] = f"{int(active.sum())} of {len(active)}"
+    return out
+
+
+def metrics_section(ctx: ReportContext) -> ReportSection:
+    parts = []
+    if ctx.rows:
+        parts.append(table_html(_final_training(ctx.rows), caption="Training (final epoch)"))
+    caption = f"Evaluation on {ctx.data.name} ({len(ctx.data)} points)"
+    parts.append(table_html(evaluate(ctx), caption=caption))
+    return ReportSection("Metrics", "\n".join(parts), id="metrics")
+
+
+def training_curves_section(ctx: ReportContext) -> ReportSection | str:
+    if not ctx.rows:
+        return "no metrics.jsonl"
+    return ReportSection(
+        "Training curves", figures=[charts.plot_training_curves(ctx.rows)], id="training-curves"
+    )
+
+
+def reconstructions_section(ctx: ReportContext) -> ReportSection | str:
+    if not ctx.data.is_image:
+        return "tabular data has no images"
+    n = min(32, len(ctx.data))
+    x = ctx.data.x[:n]
+    y = None if ctx.labels is None else ctx.labels[:n]
+    device = ctx.model.device
+    with torch.inference_mode():
+        r = ctx.model.reconstruct(x.to(device), None if y is None else y.to(device))
+    fig = plots.plot_reconstructions(x, r.cpu(), n=n)
+    return ReportSection("Reconstructions", figures=[fig], id="reconstructions")
+
+
+def samples_section(ctx: ReportContext) -> ReportSection | str:
+    from latentkit.apps.generate import generate
+
+    if not ctx.generative:
+        return "the model has no prior to sample from"
+    if not ctx.data.is_image:
+        return "tabular data has no images"
+    y = None
+    if ctx.model.needs_labels:
+        classes = int(getattr(ctx.model.config, "num_classes", ctx.data.num_classes or 1))
+        y = torch.arange(64) % classes
+    fig = plots.plot_samples(generate(ctx.model, 64, y=y, seed=ctx.seed))
+    caption = "one column per class" if y is not None else "decoded means of prior samples"
+    return ReportSection("Samples", figures=[fig], captions=[caption], id="samples")
+
+
+def manifold_section(ctx: ReportContext) -> ReportSection | str:
+    from latentkit.apps.latent import latent_grid
+
+    if ctx.model.latent_dim != 2:
+        return f"latent_dim is {ctx.model.latent_dim}, the manifold needs 2"
+    if not ctx.data.is_image or ctx.model.needs_labels:
+        return "needs image data and an unconditional model"
+    fig = plots.plot_manifold(latent_grid(ctx.model, 15))
+    return ReportSection("Latent manifold", figures=[fig], id="manifold")
+
+
+def latent_scatter_section(ctx: ReportContext) -> ReportSection | str:
+    if ctx.data.y is None:
+        return "the data has no labels"
+    if ctx.model.latent_dim < 2:
+        return "a 1-D latent space has no scatter plot"
+    codes = _batched(ctx.model.encode, ctx)
+    names = ctx.data.meta.get("class_names")
+    fig = charts.plot_latent_scatter(
+        codes, ctx.data.y, max_points=ctx.max_points, seed=ctx.seed,
+        class_names=names if isinstance(names, list) else None,
+    )  # fmt: skip
+    return ReportSection("Latent space", figures=[fig], id="latent-scatter")
+
+
+def traversals_section(ctx: ReportContext) -> ReportSection | str:
+    if not ctx.generative:
+        return "traversals are drawn for the VAE family"
+    if not ctx.data.is_image:
+        return "tabular data has no images"
+    y = None if ctx.labels is None else ctx.labels[:1]
+    values = torch.linspace(-3.0, 3.0, 9)
+    images = latent_traversals(ctx.model, ctx.data.x[:1], values=values, y=y)
+    fig = plots.plot_traversals(images, values)
+    caption = "the first input's code with one dimension set to each value"
+    return ReportSection("Latent traversals", figures=[fig], captions=[caption], id="traversals")
+
+
+def interpolations_section(ctx: ReportContext) -> ReportSection | str:
+    from latentkit.apps.latent import interpolate
+
+    if not ctx.data.is_image or len(ctx.data) < 2:
+        return "needs at least two images"
+    if ctx.model.needs_labels:
+        return "interpolation between inputs of different classes is undefined here"
+    pairs = min(4, len(ctx.data) // 2)
+    x = ctx.data.x
+    fig = plots.plot_interpolations(interpolate(ctx.model, x[:pairs], x[pairs : 2 * pairs]))
+    return ReportSection("Interpolations", figures=[fig], id="interpolations")
+
+
+def kl_section(ctx: ReportContext) -> ReportSection | str:
+    from latentkit.evaluation import kl_per_dimension
+
+    if not ctx.generative:
+        return "a plain autoencoder has no KL term"
+    try:
+        kl = kl_per_dimension(ctx.model, ctx.data.x, y=ctx.labels)
+    except TypeError as exc:  # the documented signal: no Gaussian posterior
+        return str(exc)
+    fig = charts.plot_kl_per_dimension(kl, active=_active_mask(ctx))
+    return ReportSection("KL per latent dimension", figures=[fig], id="kl-per-dimension")
+
+
+def anomaly_section(ctx: ReportContext) -> ReportSection | str:
+    from latentkit.evaluation.metrics import auroc, average_precision
+
+    a = ctx.anomaly
+    if a is None:
+        return "no anomaly scores were passed"
+    scores = torch.cat([a.normal.flatten().cpu(), a.anomalous.flatten().cpu()]).double()
+    labels = torch.cat([torch.zeros(a.normal.numel()), torch.ones(a.anomalous.numel())]).long()
+    numbers = {
+        "score": a.score_name,
+        "AUROC": auroc(scores.numpy(), labels.numpy()),
+        "average precision": average_precision(scores.numpy(), labels.numpy()),
+    }
+    figs = [
+        charts.plot_anomaly_histogram(
+            a.normal, a.anomalous, threshold=a.threshold, score_name=a.score_name
+        ),
+        charts.plot_roc(scores, labels),
+    ]
+    return ReportSection("Anomaly detection", table_html(numbers), figs, id="anomaly")
+
+
+def restoration_section(ctx: ReportContext) -> ReportSection | str:
+    if not ctx.restorations:
+        return "no restoration results were passed"
+    figs = [
+        plots.plot_restoration(r.corrupted, r.output, r.clean, task=r.task)
+        for r in ctx.restorations
+    ]
+    return ReportSection(
+        "Restoration", figures=figs, captions=[r.task for r in ctx.restorations], id="restoration"
+    )
+
+
+#: section id -> builder, in report order
+BUILDERS: dict[str, Callable[[ReportContext], ReportSection | str]] = {
+    "config": config_section,
+    "metrics": metrics_section,
+    "training-curves": training_curves_section,
+    "reconstructions": reconstructions_section,
+    "samples": samples_section,
+    "manifold": manifold_section,
+    "latent-scatter": latent_scatter_section,
+    "traversals": traversals_section,
+    "interpolations": interpolations_section,
+    "kl-per-dimension": kl_section,
+    "anomaly": anomaly_section,
+    "restoration": restoration_section,
+}
