@@ -26,6 +26,7 @@ from torch import Tensor
 
 from latentkit.data.batches import InMemoryBatches
 from latentkit.data.corruptions import gaussian_noise, mask_random_pixels, salt_and_pepper
+from latentkit.data.transforms import rgb_to_gray
 from latentkit.training.config import CorruptionConfig
 
 __all__ = ["DeviceBatches", "epoch_generator", "place", "transform_batch"]
@@ -110,6 +111,8 @@ def transform_batch(
         noisy = gaussian_noise(x, corruption.amount, clip=corruption.clip, generator=generator)
     elif corruption.kind == "salt_pepper":
         noisy = salt_and_pepper(x, corruption.amount, generator=generator)
+    elif corruption.kind == "grayscale":
+        noisy = rgb_to_gray(x).expand_as(x).contiguous()
     else:
         noisy, _ = mask_random_pixels(x, corruption.amount, generator=generator)
     return noisy, x

@@ -40,7 +40,8 @@ class CorruptionConfig(Config):
     # "gaussian": add N(0, amount^2) noise; "salt_pepper": set a fraction `amount` of the
     # pixels to 0 or 1 (half each); "mask": set exactly a fraction `amount` of the pixels
     # of each sample to 0 (see latentkit.data.corruptions)
-    kind: Literal["gaussian", "salt_pepper", "mask"] = "gaussian"
+    # "grayscale": replace RGB pixels by their BT.601 luma in all three channels (colorization)
+    kind: Literal["gaussian", "salt_pepper", "mask", "grayscale"] = "gaussian"
     # noise standard deviation (gaussian) or fraction of corrupted values (salt_pepper, mask)
     amount: float = 0.1
     # gaussian: clamp corrupted values into [0, 1] (images); off for standardised tables
@@ -48,7 +49,7 @@ class CorruptionConfig(Config):
 
     def __post_init__(self) -> None:
         _check_literals(self)
-        if self.kind == "gaussian":
+        if self.kind in ("gaussian", "grayscale"):
             check_positive("CorruptionConfig", "amount", self.amount, allow_zero=True)
         else:
             check_range("CorruptionConfig", "amount", self.amount, 0.0, 1.0)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +38,7 @@ import torch
 from torch import Tensor
 
 from latentkit.data.dataset import Dataset
-from latentkit.errors import CheckpointError, ConfigError, DataError, TrainingError
+from latentkit.errors import ConfigError, DataError, TrainingError
 from latentkit.models.base import AbstractModel
 from latentkit.training import checkpoint as ckpt
 from latentkit.training import distributed
@@ -47,13 +46,14 @@ from latentkit.training.batching import DeviceBatches, epoch_generator, place, t
 from latentkit.training.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from latentkit.training.config import TrainConfig
 from latentkit.training.guard import NanGuard
-from latentkit.training.schedules import PlateauState, plateau_update, schedule_factor
+from latentkit.training.metrics import EpochMetrics
+from latentkit.training.schedules import plateau_update, schedule_factor
+from latentkit.training.setup import as_tensors, build_optimizer, resolve_device
+from latentkit.training.state import LoopState, checkpoint_payload, restore
 
-__all__ = ["History", "Trainer", "resolve_device"]
+__all__ = ["History", "Trainer"]
 
 logger = logging.getLogger(__name__)
-
-_STREAMS = ("shuffle", "noise", "data")
 
 
 @dataclasses.dataclass
@@ -86,82 +86,6 @@ class History:
     def __getitem__(self, key: str) -> list[Any]:
         """The column ``key`` (e.g. ``"val_loss"``) over the epochs, None where absent."""
         return [r.get(key) for r in self.records]
-
-
-@dataclasses.dataclass
-class _State:
-    """Loop state that survives a checkpoint (JSON)."""
-
-    epoch: int = 0  # completed epochs
-    global_step: int = 0
-    nan_scale: float = 1.0
-    nan_rollbacks: int = 0
-    plateau: PlateauState = dataclasses.field(default_factory=PlateauState)
-    best: float | None = None
-    best_epoch: int | None = None
-    bad_epochs: int = 0
-    stopped: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "plateau": self.plateau.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> _State:
-        return cls(**{**data, "plateau": PlateauState.from_dict(data["plateau"])})
-
-
-def resolve_device(name: str, info: distributed.DistInfo | None = None) -> torch.device:
-    """The torch device for ``TrainConfig.device`` (``cuda:LOCAL_RANK`` under DDP)."""
-    info = info or distributed.DistInfo()
-    if name == "auto":
-        mps = getattr(torch.backends, "mps", None)
-        name = (
-            "cuda"
-            if torch.cuda.is_available()
-            else "mps"
-            if mps is not None and mps.is_available()
-            else "cpu"
-        )
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                "TrainConfig.device is 'cuda' but no CUDA device is available; use 'auto' or 'cpu'."
-            )
-        return torch.device(
-            "cuda", info.local_rank if info.enabled else torch.cuda.current_device()
-        )
-    if name == "mps":
-        if info.enabled:
-            raise ConfigError(
-                "distributed training on 'mps' is not supported; use 'cpu' or 'cuda'."
-            )
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def _tensors(data: Dataset | Tensor, what: str) -> tuple[Tensor, Tensor | None]:
-    if isinstance(data, Dataset):
-        return data.x, data.y
-    if isinstance(data, Tensor):
-        if not data.is_floating_point() or data.ndim < 2:
-            raise DataError(
-                f"{what} must be a Dataset or a float tensor of shape (N, ...), "
-                f"got a {data.dtype} tensor of shape {tuple(data.shape)}."
-            )
-        return data.float(), None
-    raise DataError(f"{what} must be a latentkit Dataset or a tensor, got {type(data).__name__}.")
-
-
-def _build_optimizer(
-    config: TrainConfig, params: list[Tensor], device: torch.device
-) -> torch.optim.Optimizer:
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               weight_decay=config.weight_decay, foreach=True)  # fmt: skip
-    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-    # fused kernels on CUDA (one launch for all parameters, no host sync with GradScaler)
-    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return cls(params, lr=config.lr, weight_decay=config.weight_decay, **fast)
 
 
 class Trainer:
@@ -205,7 +129,7 @@ class Trainer:
             Moved to the training device; holds the trained (or best) weights afterwards.
         train : Dataset or Tensor of shape (N, *input_shape)
             Training data (with labels ``y`` for models with ``needs_labels``).
-        val : Dataset or Tensor, optional
+        val : Dataset or Tensor of shape (M, *input_shape), optional
             Validation data, evaluated after every epoch.
         out : str or Path, optional
             Run folder for config, weights, metrics and checkpoints (written by rank 0 only).
@@ -243,21 +167,24 @@ class Trainer:
 class _Run:
     """One call of ``fit``: the model, the data, the optimizer and the loop state."""
 
-    def __init__(self, config: TrainConfig, callbacks: list[Callback], model: AbstractModel,
-                 train: Dataset | Tensor, val: Dataset | Tensor | None, out: str | Path | None,
-                 info: distributed.DistInfo, device: torch.device) -> None:  # fmt: skip
-        self.cfg, self.callbacks, self.model, self.info, self.device = (
-            config,
-            callbacks,
-            model,
-            info,
-            device,
-        )
-        x, y = _tensors(train, "train")
+    def __init__(
+        self,
+        config: TrainConfig,
+        callbacks: list[Callback],
+        model: AbstractModel,
+        train: Dataset | Tensor,
+        val: Dataset | Tensor | None,
+        out: str | Path | None,
+        info: distributed.DistInfo,
+        device: torch.device,
+    ) -> None:
+        self.cfg, self.callbacks, self.model = config, callbacks, model
+        self.info, self.device = info, device
+        x, y = as_tensors(train, "train")
         self._check_data(x, y, "train")
         self.val = None
         if val is not None:
-            vx, vy = _tensors(val, "val")
+            vx, vy = as_tensors(val, "val")
             self._check_data(vx, vy, "val")
             self.val = (place(vx, device), place(vy, device))
         self.x, self.y = place(x, device), place(y, device)
@@ -285,18 +212,17 @@ class _Run:
         if config.compile:
             self.loss_fn = torch.compile(self.loss_fn)
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.optimizer = _build_optimizer(config, self.params, device)
-        self.state = _State()
+        self.optimizer = build_optimizer(config, self.params, device)
+        self.state = LoopState()
         self.records: list[dict[str, Any]] = []
         self.best_weights: dict[str, Tensor] | None = None
-        self.stored_generators: dict[str, Tensor] = {}
+        self.resumed_generators: dict[str, Tensor] = {}
         self.guard = NanGuard(device, info)
         self.out = Path(out) if out is not None else None
-        main = info.is_main and self.out is not None
-        self.metrics = MetricsFile(self.out / "metrics.jsonl") if main else None
-        self.board = TensorBoard(
-            self.out / "tensorboard" if main else None, config.tensorboard and info.is_main
-        )
+        writer = info.is_main and self.out is not None
+        self.metrics = MetricsFile(self.out / "metrics.jsonl") if writer else None
+        board = self.out / "tensorboard" if writer and self.out else None
+        self.board = TensorBoard(board, config.tensorboard and info.is_main)
         self.bar = ProgressBar(config.progress and info.is_main, config.epochs)
 
     def _check_data(self, x: Tensor, y: Tensor | None, what: str) -> None:
@@ -306,9 +232,7 @@ class _Run:
                 f"{self.model.input_shape}."
             )
         if self.model.needs_labels and y is None:
-            raise DataError(
-                f"{type(self.model).__name__} needs labels: pass a Dataset with y for {what}."
-            )
+            raise DataError(f"{type(self.model).__name__} needs labels: pass a Dataset with y.")
         if len(x) == 0:
             raise DataError(f"{what} is empty.")
         if self.cfg.binarize == "dynamic" and (bool(x.min() < 0) or bool(x.max() > 1)):
@@ -322,31 +246,31 @@ class _Run:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
-    def _set_lr(self, epoch: int, total_steps: int) -> float:
-        s = self.state
-        lr = self.cfg.lr * schedule_factor(self.cfg, epoch, s.global_step, total_steps)
-        lr *= s.plateau.factor * s.nan_scale
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        return lr
-
-    # -- one epoch ---------------------------------------------------------------------
     def _generators(self, epoch: int) -> dict[str, torch.Generator]:
-        rank = self.info.rank
+        """The random streams of ``epoch``: shuffling (same on every rank), model noise and
+        data transforms (per rank). After a resume, rank 0 takes the saved states."""
+        seed, rank, cpu = self.cfg.seed, self.info.rank, torch.device("cpu")
         gens = {
-            "shuffle": epoch_generator(self.cfg.seed, "shuffle", epoch, 0, torch.device("cpu")),
-            "noise": epoch_generator(self.cfg.seed, "noise", epoch, rank, self.device),
-            "data": epoch_generator(self.cfg.seed, "data", epoch, rank, self.device),
+            "shuffle": epoch_generator(seed, "shuffle", epoch, 0, cpu),
+            "noise": epoch_generator(seed, "noise", epoch, rank, self.device),
+            "data": epoch_generator(seed, "data", epoch, rank, self.device),
         }
-        if self.stored_generators and self.info.is_main:  # first epoch after a resume
-            for name, state in self.stored_generators.items():
-                gens[name].set_state(state)
-        self.stored_generators = {}
+        if self.info.is_main:
+            for name, rng in self.resumed_generators.items():
+                gens[name].set_state(rng)
         return gens
 
-    def _train_epoch(
-        self, epoch: int, gens: dict[str, torch.Generator]
-    ) -> tuple[dict[str, float | None], float, int]:
+    def _transform(self, xb: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        binarize = self.cfg.binarize == "dynamic"
+        x_in, target = transform_batch(
+            xb, binarize=binarize, corruption=self.cfg.corruption, generator=generator
+        )
+        if self.channels_last:
+            x_in = x_in.contiguous(memory_format=torch.channels_last)
+        return x_in, target
+
+    # -- one epoch ---------------------------------------------------------------------
+    def _train_epoch(self, epoch: int, gens: dict[str, torch.Generator]) -> tuple[dict, float]:
         cfg, s = self.cfg, self.state
         batches = DeviceBatches(
             [self.x, self.y],
@@ -358,152 +282,101 @@ class _Run:
             shard=self.info.shard,
         )
         total_steps = len(batches) * cfg.epochs
-        names: list[str] = []
-        sums: Tensor | None = None  # (1 + terms,): loss * n, then per-sample term sums
-        count = 0
+        metrics = EpochMetrics()
         self.model.train()
-        self.guard.snapshot(
-            self.model,
-            self.optimizer,
-            self.scaler,
-            {"step": s.global_step, "sums": sums, "count": count},
-        )
-        since_check, lr = 0, self._set_lr(epoch, total_steps)
+        self._snapshot(metrics)
+        lr, since_check = self.optimizer.param_groups[0]["lr"], 0
         self.bar.start(epoch, len(batches))
         for xb, yb in batches:
-            lr = self._set_lr(epoch, total_steps)
-            x_in, target = transform_batch(
-                xb,
-                binarize=cfg.binarize == "dynamic",
-                corruption=cfg.corruption,
-                generator=gens["data"],
-            )
-            if self.channels_last:
-                x_in = x_in.contiguous(memory_format=torch.channels_last)
+            lr = cfg.lr * schedule_factor(cfg, epoch, s.global_step, total_steps)
+            lr *= s.plateau.factor * s.nan_scale
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            x_in, target = self._transform(xb, gens["data"])
             with self._autocast():
                 loss, terms = self.loss_fn(x_in, yb, target, s.global_step, gens["noise"])
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-                self.scaler.unscale_(self.optimizer)
-            else:
-                loss.backward()
-            grad_norm = self._grad_norm()
-            # under fp16 the GradScaler skips steps with overflowing gradients itself
-            self.guard.observe(loss, None if self.scaler is not None else grad_norm)
-            if self.scaler is not None:
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            n = x_in.shape[0]
-            with torch.no_grad():
-                row = torch.stack(
-                    [loss.detach().float() * n, *(t.detach().float().sum() for t in terms.values())]
-                )
-                if sums is None:
-                    names, sums = list(terms), row
-                else:
-                    sums += row
-            count += n
+            self._step(loss)
+            metrics.add(loss, terms, x_in.shape[0])
             s.global_step += 1
             since_check += 1
             self.bar.advance()
             if since_check == cfg.nan_check_every:
-                sums, count = self._check(epoch, sums, count)
+                self._check(epoch, metrics)
                 since_check = 0
-        sums, count = self._check(epoch, sums, count)
+        self._check(epoch, metrics)
         self.bar.finish({})
-        return self._means("train", names, sums, count), lr, count
+        return metrics.means("train", self.info, self.device), lr
 
-    def _grad_norm(self) -> Tensor | None:
+    def _step(self, loss: Tensor) -> None:
+        """Backward, optional clipping, optimizer step; no host sync."""
+        self.guard.observe(loss)
+        scaler = self.scaler
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
         if self.cfg.grad_clip is not None:
-            return torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip, foreach=True)
-        grads = [p.grad for p in self.params if p.grad is not None]
-        return torch.nn.utils.get_total_norm(grads, foreach=True) if grads else None
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip, foreach=True)
+        if scaler is not None:  # skips steps whose gradients overflowed
+            scaler.step(self.optimizer)
+            scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
 
-    def _check(self, epoch: int, sums: Tensor | None, count: int) -> tuple[Tensor | None, int]:
-        """Read the NaN flag; snapshot on success, roll back on failure."""
-        s = self.state
-        good = self.guard.check()
+    def _snapshot(self, metrics: EpochMetrics) -> None:
+        extra = {"step": self.state.global_step, "batches": len(metrics)}
+        self.guard.snapshot(self.model, self.optimizer, self.scaler, extra)
+
+    def _check(self, epoch: int, metrics: EpochMetrics) -> None:
+        """Read the NaN flag; snapshot on success, roll back on failure (see guard.py)."""
+        s, cfg = self.state, self.cfg
+        good = self.guard.check(self.params)
         if good is None:
-            self.guard.snapshot(
-                self.model,
-                self.optimizer,
-                self.scaler,
-                {"step": s.global_step, "sums": sums, "count": count},
-            )
-            return sums, count
+            self._snapshot(metrics)
+            return
         saved = self.guard.restore(self.model, self.optimizer, self.scaler)
+        metrics.truncate(saved["batches"])
         bad_step = saved["step"] + good + 1  # 1-based global step of the first failure
         s.global_step = saved["step"]
         s.nan_rollbacks += 1
-        s.nan_scale *= self.cfg.nan_lr_factor
-        if s.nan_rollbacks > self.cfg.max_nan_retries:
+        s.nan_scale *= cfg.nan_lr_factor
+        if s.nan_rollbacks > cfg.max_nan_retries:
             raise TrainingError(
                 f"non-finite loss or gradient at epoch {epoch + 1}, step {bad_step}, after "
-                f"{self.cfg.max_nan_retries} roll-back(s) with the learning rate reduced to "
-                f"{self.cfg.lr * s.nan_scale / self.cfg.nan_lr_factor:.3g}. Lower TrainConfig.lr, "
+                f"{cfg.max_nan_retries} roll-back(s) that lowered the learning rate to "
+                f"{cfg.lr * s.nan_scale / cfg.nan_lr_factor:.3g}. Lower TrainConfig.lr, "
                 "set grad_clip, or check the data for NaN/inf values."
             )
-        logger.warning("non-finite loss or gradient at epoch %d, step %d: rolled back to step %d, "
-                       "lr scale now %.3g (roll-back %d of %d)", epoch + 1, bad_step, s.global_step,
-                       s.nan_scale, s.nan_rollbacks, self.cfg.max_nan_retries)  # fmt: skip
-        return saved["sums"], saved["count"]
-
-    def _means(
-        self, prefix: str, names: list[str], sums: Tensor | None, count: int
-    ) -> dict[str, float | None]:
-        """All-reduce the sums (one sync) and divide by the global sample count."""
-        keys = [f"{prefix}_loss", *(f"{prefix}_{n}" for n in names)]
-        local = torch.zeros(len(keys) + 1, dtype=torch.float64)
-        if sums is not None:
-            local[:-1] = sums.to("cpu", torch.float64)
-        local[-1] = count
-        if self.info.enabled:
-            local = distributed.all_reduce(local.to(self.device), self.info).cpu()
-        total = local[-1].item()
-        values = [v / total if total else None for v in local[:-1].tolist()]
-        return {
-            k: (v if v is None or math.isfinite(v) else None)
-            for k, v in zip(keys, values, strict=True)
-        } | {"_count": total}
+        logger.warning(
+            "non-finite loss or gradient at epoch %d, step %d: rolled back to step %d, "
+            "lr scale now %.3g (roll-back %d of %d)",
+            *(epoch + 1, bad_step, s.global_step, s.nan_scale, s.nan_rollbacks),
+            cfg.max_nan_retries,
+        )
 
     @torch.inference_mode()
     def _validate(self) -> dict[str, float | None]:
         if self.val is None:
             return {}
         vx, vy = self.val
-        gen = epoch_generator(
-            self.cfg.seed, "val", 0, self.info.rank, self.device
-        )  # same draw every epoch
+        # the same draws every epoch, so that epochs compare on the same binarized data
+        gen = epoch_generator(self.cfg.seed, "val", 0, self.info.rank, self.device)
         batches = DeviceBatches(
             [vx, vy], self.cfg.batch_size, device=self.device, shard=self.info.shard
         )
-        names: list[str] = []
-        sums, count = None, 0
+        metrics = EpochMetrics()
         self.model.eval()
         for xb, yb in batches:
             if xb.shape[0] == 0:  # a rank's share of the last, small batch can be empty
                 continue
-            x_in, target = transform_batch(
-                xb,
-                binarize=self.cfg.binarize == "dynamic",
-                corruption=self.cfg.corruption,
-                generator=gen,
-            )
-            if self.channels_last:
-                x_in = x_in.contiguous(memory_format=torch.channels_last)
+            x_in, target = self._transform(xb, gen)
             with self._autocast():
                 out = self.model.loss(x_in, y=yb, target=target, step=None, generator=gen)
-            terms = out.per_sample()
-            row = torch.stack(
-                [out.loss.float() * xb.shape[0], *(t.float().sum() for t in terms.values())]
-            )
-            names, sums = list(terms), row if sums is None else sums + row
-            count += xb.shape[0]
+            metrics.add(out.loss, out.per_sample(), xb.shape[0])
         self.model.train()
-        means = self._means("val", names, sums, count)
+        means = metrics.means("val", self.info, self.device)
         means.pop("_count")
         return means
 
@@ -516,9 +389,9 @@ class _Run:
             if s.stopped:
                 break
             start = time.perf_counter()
-            gens = self._generators(epoch)
-            train, lr, _ = self._train_epoch(epoch, gens)
-            train_seconds = time.perf_counter() - start  # _means synced the device
+            train, lr = self._train_epoch(epoch, self._generators(epoch))
+            self.resumed_generators = {}
+            train_seconds = time.perf_counter() - start  # metrics.means synced the device
             samples = train.pop("_count")
             val = self._validate()
             s.epoch = epoch + 1
@@ -527,18 +400,14 @@ class _Run:
                 "step": s.global_step,
                 "lr": lr,
                 "seconds": time.perf_counter() - start,  # training and validation
-                "samples_per_second": samples / train_seconds if train_seconds > 0 else None,
+                "samples_per_second": samples / train_seconds,
                 **train,
                 **val,
             }
-            self._end_of_epoch_state(record, "val_loss" if self.val is not None else "train_loss")
+            self._update_monitor(record.get("val_loss" if self.val else "train_loss"))
             self.records.append(record)
             last = s.stopped or s.epoch == cfg.epochs
-            if (
-                self.info.is_main
-                and self.out is not None
-                and (last or s.epoch % cfg.checkpoint_every == 0)
-            ):
+            if self.metrics is not None and (last or s.epoch % cfg.checkpoint_every == 0):
                 self._save_checkpoint()
             if self.metrics is not None:
                 self.metrics.write(self.records)
@@ -550,42 +419,36 @@ class _Run:
                 break
         return self._finish()
 
-    def _end_of_epoch_state(self, record: dict[str, Any], monitor: str) -> None:
-        """Update plateau and early-stopping state from the monitored loss."""
+    def _update_monitor(self, value: float | None) -> None:
+        """Plateau schedule and early stopping after an epoch with monitored loss ``value``."""
         cfg, s = self.cfg, self.state
-        value = record.get(monitor)
         s.plateau = plateau_update(s.plateau, value, cfg)
         if value is not None and (s.best is None or value < s.best):
             s.best, s.best_epoch, s.bad_epochs = value, s.epoch, 0
             if cfg.early_stopping_patience is not None:
-                self.best_weights = {
-                    k: v.detach().clone() for k, v in self.model.state_dict().items()
-                }
-        else:
-            s.bad_epochs += 1
-            if (
-                cfg.early_stopping_patience is not None
-                and s.bad_epochs >= cfg.early_stopping_patience
-            ):
-                s.stopped = True
-                logger.info("early stopping after epoch %d: best %s %.6g at epoch %s",
-                            s.epoch, monitor, s.best or math.nan, s.best_epoch)  # fmt: skip
+                state = self.model.state_dict()
+                self.best_weights = {k: v.detach().clone() for k, v in state.items()}
+            return
+        s.bad_epochs += 1
+        patience = cfg.early_stopping_patience
+        if patience is not None and s.bad_epochs >= patience:
+            s.stopped = True
+            logger.info("early stopping after epoch %d (best: epoch %s)", s.epoch, s.best_epoch)
 
     def _finish(self) -> History:
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
-        if self.info.is_main and self.out is not None:
+        if self.metrics is not None:
             self._save_model()
-            if self.metrics is not None:
-                self.metrics.write(self.records)
+            self.metrics.write(self.records)
         self.board.close()
-        history = History(list(self.records), self.state.best_epoch, self.state.stopped,
-                          self.state.nan_rollbacks, self.out)  # fmt: skip
+        s = self.state
+        history = History(list(self.records), s.best_epoch, s.stopped, s.nan_rollbacks, self.out)
         for callback in self.callbacks:
             callback.on_fit_end(history)
         return history
 
-    # -- files -------------------------------------------------------------------------
+    # -- files (rank 0) ----------------------------------------------------------------
     def _save_model(self) -> None:
         assert self.out is not None
         extra = {
@@ -597,106 +460,41 @@ class _Run:
 
     def _save_checkpoint(self) -> None:
         assert self.out is not None
-        s = self.state
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        opt_tensors, opt_structure = ckpt.flatten_optimizer(self.optimizer.state_dict())
-        tensors.update(opt_tensors)
-        if self.best_weights is not None:
-            tensors.update({f"best.{k}": v for k, v in self.best_weights.items()})
-        tensors["rng.torch_cpu"] = ckpt.rng_tensor(torch.get_rng_state())
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            for i, state in enumerate(torch.cuda.get_rng_state_all()):
-                tensors[f"rng.cuda.{i}"] = ckpt.rng_tensor(state)
-        # states of the trainer's streams for the next epoch (rank 0's; see batching.py)
-        for name, gen in self._generators_preview(s.epoch).items():
-            tensors[f"rng.gen.{name}"] = ckpt.rng_tensor(gen.get_state())
-        meta = {
-            "global_step": s.global_step,
-            "state": s.to_dict(),
-            "optimizer": opt_structure,
-            "grad_scaler": None if self.scaler is None else self.scaler.state_dict(),
-            "data_transform": {
-                "binarize": self.cfg.binarize,
-                "corruption": None
-                if self.cfg.corruption is None
-                else self.cfg.corruption.to_dict(),
-                "seed": self.cfg.seed,
-                "generators": "sha256(seed/stream/epoch/rank), re-seeded every epoch",
-            },
-            "history": list(self.records),
-            "train_config": self.cfg.to_dict(),
-            "model_type": self.model.model_type,
-            "model_config": self.model.config.to_dict(),
-        }
+        tensors, meta = checkpoint_payload(
+            model=self.model,
+            optimizer=self.optimizer,
+            scaler=self.scaler,
+            state=self.state,
+            config=self.cfg,
+            records=self.records,
+            best_weights=self.best_weights,
+            generators=self._generators(self.state.epoch),
+        )
         folder = self.out / "checkpoints"
-        ckpt.save_checkpoint(folder, s.epoch, tensors, meta)
+        ckpt.save_checkpoint(folder, self.state.epoch, tensors, meta)
         ckpt.prune_checkpoints(folder, self.cfg.keep_checkpoints)
         self._save_model()
-
-    def _generators_preview(self, epoch: int) -> dict[str, torch.Generator]:
-        saved, self.stored_generators = self.stored_generators, {}
-        try:
-            return self._generators(epoch)
-        finally:
-            self.stored_generators = saved
 
     def load_latest(self) -> None:
         """Restore the newest valid checkpoint of ``out`` (every rank reads the same files)."""
         assert self.out is not None
         found = ckpt.latest_checkpoint(self.out / "checkpoints")
         if found is None:
-            logger.warning(
-                "resume=True but %s holds no valid checkpoint; starting afresh.",
-                self.out / "checkpoints",
-            )
+            logger.warning("resume=True but %s holds no valid checkpoint; starting afresh.",
+                           self.out / "checkpoints")  # fmt: skip
             return
-        meta = found.meta
-        if (
-            meta.get("model_type") != self.model.model_type
-            or meta.get("model_config") != self.model.config.to_dict()
-        ):
-            raise CheckpointError(
-                f"{found.path}: written for a {meta.get('model_type')} with config "
-                f"{meta.get('model_config')}, not for this {self.model.model_type}; resume "
-                "with the same model config or use a new run folder."
-            )
-        if meta.get("train_config") != self.cfg.to_dict():
-            logger.warning(
-                "resuming %s with a different TrainConfig than it was written with", found.path
-            )
-        try:
-            self.model.load_state_dict(found.group("model"))
-            self.optimizer.load_state_dict(
-                ckpt.unflatten_optimizer(found.tensors, meta["optimizer"])
-            )
-            if self.scaler is not None and meta.get("grad_scaler"):
-                self.scaler.load_state_dict(meta["grad_scaler"])
-            self.state = _State.from_dict(meta["state"])
-            self.records = list(meta["history"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise CheckpointError(
-                f"{found.path}: cannot restore the training state ({exc})."
-            ) from exc
-        best = found.group("best")
-        self.best_weights = {k: v.to(self.device) for k, v in best.items()} or None
-        torch.set_rng_state(found.tensors["rng.torch_cpu"])
-        cuda_states = [found.tensors[k] for k in sorted(found.tensors) if k.startswith("rng.cuda.")]
-        if (
-            cuda_states
-            and torch.cuda.is_available()
-            and len(cuda_states) == torch.cuda.device_count()
-        ):
-            torch.cuda.set_rng_state_all(cuda_states)
-        self.stored_generators = found.group("rng.gen")
-        logger.info(
-            "resumed from %s (epoch %d, step %d)",
-            found.path,
-            self.state.epoch,
-            self.state.global_step,
+        self.state, self.records, self.best_weights, self.resumed_generators = restore(
+            found,
+            model=self.model,
+            optimizer=self.optimizer,
+            scaler=self.scaler,
+            config=self.cfg,
+            device=self.device,
         )
+        logger.info("resumed from %s (epoch %d, step %d)", found.path, self.state.epoch,
+                    self.state.global_step)  # fmt: skip
 
 
 def _summary(record: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds"
-    )
+    shown = (f"{k}={v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
+    return ", ".join(shown)
