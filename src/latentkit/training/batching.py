@@ -25,7 +25,12 @@ import torch
 from torch import Tensor
 
 from latentkit.data.batches import InMemoryBatches
-from latentkit.data.corruptions import gaussian_noise, mask_random_pixels, salt_and_pepper
+from latentkit.data.corruptions import (
+    gaussian_noise,
+    mask_random_boxes,
+    mask_random_pixels,
+    salt_and_pepper,
+)
 from latentkit.data.transforms import rgb_to_gray
 from latentkit.training.config import CorruptionConfig
 
@@ -111,6 +116,9 @@ def transform_batch(
         noisy = gaussian_noise(x, corruption.amount, clip=corruption.clip, generator=generator)
     elif corruption.kind == "salt_pepper":
         noisy = salt_and_pepper(x, corruption.amount, generator=generator)
+    elif corruption.kind == "box_mask":
+        side = max(1, round(corruption.amount * min(x.shape[-2:])))
+        noisy, _ = mask_random_boxes(x, 1, side, generator=generator)
     elif corruption.kind == "grayscale":
         noisy = rgb_to_gray(x).expand_as(x).contiguous()
     else:

@@ -40,8 +40,10 @@ class CorruptionConfig(Config):
     # "gaussian": add N(0, amount^2) noise; "salt_pepper": set a fraction `amount` of the
     # pixels to 0 or 1 (half each); "mask": set exactly a fraction `amount` of the pixels
     # of each sample to 0 (see latentkit.data.corruptions)
+    # "box_mask": set one square box per image to 0, of side `amount` times the image's
+    # smaller side, at a random position (inpainting of holes rather than scattered pixels);
     # "grayscale": replace RGB pixels by their BT.601 luma in all three channels (colorization)
-    kind: Literal["gaussian", "salt_pepper", "mask", "grayscale"] = "gaussian"
+    kind: Literal["gaussian", "salt_pepper", "mask", "box_mask", "grayscale"] = "gaussian"
     # noise standard deviation (gaussian) or fraction of corrupted values (salt_pepper, mask)
     amount: float = 0.1
     # gaussian: clamp corrupted values into [0, 1] (images); off for standardised tables
