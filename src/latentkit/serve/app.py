@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from latentkit.serve.explorer import Explorer
@@ -123,6 +123,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
         detail = next(e for e in errors if e.get("type") == "json_invalid")
         reason = (detail.get("ctx") or {}).get("error", "")
         return 400, f"malformed JSON body: {reason}".rstrip(": ")
+    if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return 422, "missing request body: send a JSON object (see GET /api/info for the shapes)."
     parts = []
     for e in errors[:3]:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
@@ -172,6 +174,10 @@ def create_app(
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/api/info")
     def info() -> dict[str, Any]:
