@@ -1,0 +1,255 @@
+"""Training throughput: latentkit's Trainer against a plain PyTorch loop and pythae.
+
+One process, ``torch.set_num_threads(2)``, MNIST (60000 training images from
+``LATENTKIT_DATA`` or the latentkit cache; random data is refused). The model is an MLP VAE
+784-512-256-(32) / 32-256-512-784 with a Bernoulli likelihood, batch 256, Adam (lr 1e-3):
+
+(a) ``latentkit.Trainer`` (samples/s of the training phase, from ``metrics``);
+(b) a plain loop as tutorials write it: ``DataLoader`` over a ``TensorDataset``, sigmoid
+    output with ``binary_cross_entropy``, ``loss.item()`` every step;
+(c) pythae's ``TrainingPipeline`` with the same encoder and decoder (``pip install
+    latentkit[bench]``), timed around the pipeline call;
+(d) the machine's fp32 matmul rate (2048 x 2048), for the effective rate of (a):
+    6 x parameters x samples/s (forward + backward of a dense network).
+
+Plus a conv VAE on 28 x 28 (latentkit only, no target). Contenders run interleaved for
+``--rounds`` rounds and the best round of each is reported, which damps the noise of a
+shared machine. ``--quick`` trains on 2048 images for a smoke test and writes nothing.
+
+Usage::
+
+    python benchmarks/train_throughput.py            # writes the section of RESULTS.md
+    python benchmarks/train_throughput.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+HERE = Path(__file__).resolve().parent
+SECTION = "Training throughput"
+LATENT, HIDDEN, BATCH, LR = 32, (512, 256), 256, 1e-3
+
+
+def load_mnist(limit: int | None) -> Tensor:
+    """MNIST training images ``(N, 1, 28, 28)`` in [0, 1]."""
+    os.environ.setdefault("LATENTKIT_DATA", str(HERE.parents[1] / "shared" / "data"))
+    from latentkit import datasets
+
+    x = datasets.load("mnist", "train").x
+    return x[:limit].contiguous() if limit else x
+
+
+# -- (a) latentkit ---------------------------------------------------------------------------
+def latentkit_vae(conv: bool = False) -> nn.Module:
+    from latentkit.models.vae import VAE, VAEConfig
+    from latentkit.nn import NetworkConfig
+
+    network = NetworkConfig(kind="conv", channels=(32, 64), dense=256) if conv else None
+    network = network or NetworkConfig(kind="mlp", hidden=HIDDEN)
+    config = VAEConfig(input_shape=(1, 28, 28), latent_dim=LATENT, network=network)
+    return VAE(config)
+
+
+def run_latentkit(x: Tensor, conv: bool = False) -> float:
+    from latentkit.training import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    model = latentkit_vae(conv)
+    config = TrainConfig(epochs=1, batch_size=BATCH, lr=LR, device="cpu", progress=False,
+                         channels_last=conv)  # fmt: skip
+    history = Trainer(config).fit(model, x)
+    return float(history.records[-1]["samples_per_second"])
+
+
+# -- (b) the plain loop ----------------------------------------------------------------------
+class PlainVAE(nn.Module):
+    """The PyTorch-examples VAE, widened to 784-512-256-(32)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(784, 512), nn.Linear(512, 256)
+        self.fc_mu, self.fc_logvar = nn.Linear(256, LATENT), nn.Linear(256, LATENT)
+        self.fc3, self.fc4, self.fc5 = (
+            nn.Linear(LATENT, 256),
+            nn.Linear(256, 512),
+            nn.Linear(512, 784),
+        )
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        h = F.relu(self.fc2(F.relu(self.fc1(x.view(-1, 784)))))
+        mu, logvar = self.fc_mu(h), self.fc_logvar(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        recon = torch.sigmoid(self.fc5(F.relu(self.fc4(F.relu(self.fc3(z))))))
+        return recon, mu, logvar
+
+
+def run_plain(x: Tensor) -> float:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    model = PlainVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    loader = DataLoader(TensorDataset(x), batch_size=BATCH, shuffle=True)
+    start = time.perf_counter()
+    total = 0.0
+    for (batch,) in loader:
+        optimizer.zero_grad()
+        recon, mu, logvar = model(batch)
+        bce = F.binary_cross_entropy(recon, batch.view(-1, 784), reduction="sum")
+        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        loss = (bce + kld) / len(batch)
+        loss.backward()
+        total += loss.item()
+        optimizer.step()
+    return len(x) / (time.perf_counter() - start)
+
+
+# -- (c) pythae -------------------------------------------------------------------------------
+def run_pythae(x: Tensor) -> float | str:
+    try:
+        from pythae.models import VAE, VAEConfig
+        from pythae.models.base.base_utils import ModelOutput
+        from pythae.models.nn import BaseDecoder, BaseEncoder
+        from pythae.pipelines import TrainingPipeline
+        from pythae.trainers import BaseTrainerConfig
+    except ImportError as exc:
+        return f"not installed ({exc}); pip install 'latentkit[bench]'"
+
+    class Encoder(BaseEncoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(),
+                                     nn.Linear(512, 256), nn.ReLU())  # fmt: skip
+            self.mu, self.logvar = nn.Linear(256, LATENT), nn.Linear(256, LATENT)
+
+        def forward(self, x: Tensor) -> ModelOutput:
+            h = self.net(x)
+            return ModelOutput(embedding=self.mu(h), log_covariance=self.logvar(h))
+
+    class Decoder(BaseDecoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(LATENT, 256), nn.ReLU(), nn.Linear(256, 512),
+                                     nn.ReLU(), nn.Linear(512, 784), nn.Sigmoid())  # fmt: skip
+
+        def forward(self, z: Tensor) -> ModelOutput:
+            return ModelOutput(reconstruction=self.net(z).view(-1, 1, 28, 28))
+
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce"),
+                encoder=Encoder(), decoder=Decoder())  # fmt: skip
+    logging.getLogger("pythae").setLevel(logging.ERROR)
+    quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+    with tempfile.TemporaryDirectory() as out, quiet[0], quiet[1]:
+        config = BaseTrainerConfig(output_dir=out, num_epochs=1, learning_rate=LR,
+                                   per_device_train_batch_size=BATCH, no_cuda=True)  # fmt: skip
+        pipeline = TrainingPipeline(training_config=config, model=model)
+        start = time.perf_counter()
+        pipeline(train_data=x)
+        return len(x) / (time.perf_counter() - start)
+
+
+# -- (d) matmul ------------------------------------------------------------------------------
+def run_matmul(n: int = 2048, reps: int = 6) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return reps * 2 * n**3 / (time.perf_counter() - start) / 1e9
+
+
+def write_results(command: str, table: str, notes: str) -> None:
+    sys.path.insert(0, str(HERE))
+    try:
+        from _results import update_results
+    except ImportError:  # the shared writer is not there yet: a compatible section of our own
+        from latentkit._io import atomic_write_bytes
+
+        path = HERE / "RESULTS.md"
+        text = path.read_text() if path.exists() else "# Benchmark results\n"
+        block = f"## {SECTION}\n\n`{command}`\n\n{table}\n\n{notes}\n"
+        head, _, rest = text.partition(f"## {SECTION}\n")
+        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
+        text = head.rstrip("\n") + "\n\n" + block + ("\n" + tail if tail else "")
+        atomic_write_bytes(path, text.encode())
+        return
+    update_results(SECTION, command, table, notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2048 images, one round, no file")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best kept)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-pythae", action="store_true", help="skip pythae")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    x = load_mnist(2048 if args.quick else None)
+    rounds = 1 if args.quick else args.rounds
+    pythae = (lambda: "skipped (--no-pythae)") if args.no_pythae else (lambda: run_pythae(x))
+    contenders = {
+        "latentkit Trainer": lambda: run_latentkit(x),
+        "plain PyTorch loop": lambda: run_plain(x),
+        "pythae TrainingPipeline": pythae,
+        "latentkit Trainer, conv VAE": lambda: run_latentkit(x[: len(x) // 4], conv=True),
+        "matmul": run_matmul,
+    }
+    best: dict[str, float | str] = {}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    for r in range(rounds):
+        for name, fn in contenders.items():
+            value = fn()
+            if isinstance(value, float):
+                prev = best.get(name)
+                best[name] = max(value, prev) if isinstance(prev, float) else value
+            else:
+                best.setdefault(name, value)
+            print(f"round {r + 1} {name}: {value if isinstance(value, str) else f'{value:,.0f}'}")
+    params = sum(p.numel() for p in latentkit_vae().parameters())
+    matmul = best.pop("matmul")
+    assert isinstance(matmul, float)
+    lk = best["latentkit Trainer"]
+    assert isinstance(lk, float)
+    rows = ["| contender | samples/s | latentkit speed-up |", "|---|---:|---:|"]
+    for name, value in best.items():
+        if isinstance(value, str):
+            rows.append(f"| {name} | {value} | |")
+        elif name.endswith("conv VAE"):
+            rows.append(f"| {name} | {value:,.0f} | (no target) |")
+        else:
+            rows.append(f"| {name} | {value:,.0f} | {lk / value:.2f}x |")
+    effective = 6 * params * lk / 1e9
+    rows.append(f"| fp32 matmul 2048x2048 | {matmul:,.1f} GFLOP/s | |")
+    rows.append(f"| latentkit effective rate (6 x {params:,} params x samples/s) | "
+                f"{effective:,.1f} GFLOP/s | {effective / matmul:.0%} of matmul |")  # fmt: skip
+    table = "\n".join(rows)
+    notes = (
+        f"{platform.processor() or platform.machine()}, {args.threads} threads, torch "
+        f"{torch.__version__}, {len(x)} MNIST images, batch {BATCH}, Adam; best of {rounds} "
+        f"interleaved rounds; 1-minute load average at start {load:.1f} (the machine is shared, "
+        "so absolute numbers are noisy; ratios within a round are more stable)."
+    )
+    print(table)
+    print(notes)
+    if not args.quick:
+        write_results("python benchmarks/train_throughput.py", table, notes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
