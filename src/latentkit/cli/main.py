@@ -19,6 +19,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 #: subcommand name -> module inside ``latentkit.cli``; listed in the order of ``--help``.
 SUBCOMMANDS: dict[str, str] = {
     "datasets": "datasets_cmd",
+    "train": "train",
     "demo": "demo",
     "serve": "serve",
 }
