@@ -29,7 +29,6 @@ import contextlib
 import io
 import logging
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -175,19 +174,8 @@ def run_matmul(n: int = 2048, reps: int = 6) -> float:
 
 def write_results(command: str, table: str, notes: str) -> None:
     sys.path.insert(0, str(HERE))
-    try:
-        from _results import update_results
-    except ImportError:  # the shared writer is not there yet: a compatible section of our own
-        from latentkit._io import atomic_write_bytes
+    from _results import update_results
 
-        path = HERE / "RESULTS.md"
-        text = path.read_text() if path.exists() else "# Benchmark results\n"
-        block = f"## {SECTION}\n\n`{command}`\n\n{table}\n\n{notes}\n"
-        head, _, rest = text.partition(f"## {SECTION}\n")
-        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-        text = head.rstrip("\n") + "\n\n" + block + ("\n" + tail if tail else "")
-        atomic_write_bytes(path, text.encode())
-        return
     update_results(SECTION, command, table, notes)
 
 
@@ -239,10 +227,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{effective:,.1f} GFLOP/s | {effective / matmul:.0%} of matmul |")  # fmt: skip
     table = "\n".join(rows)
     notes = (
-        f"{platform.processor() or platform.machine()}, {args.threads} threads, torch "
-        f"{torch.__version__}, {len(x)} MNIST images, batch {BATCH}, Adam; best of {rounds} "
-        f"interleaved rounds; 1-minute load average at start {load:.1f} (the machine is shared, "
-        "so absolute numbers are noisy; ratios within a round are more stable)."
+        f"{args.threads} threads, {len(x)} MNIST images (conv VAE: {len(x) // 4}), batch {BATCH}, "
+        f"Adam, one epoch per contender per round; best of {rounds} interleaved rounds. "
+        f"1-minute load average at the start: {load:.1f} on {os.cpu_count()} cores (a shared "
+        "machine: absolute numbers are noisy)."
     )
     print(table)
     print(notes)
