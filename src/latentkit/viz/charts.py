@@ -127,10 +127,11 @@ def plot_latent_scatter(
 
 def _project(z: np.ndarray, projection: Projection, seed: int) -> np.ndarray:
     """2-D projection of ``(N, D)`` codes: ``(N, 2)``."""
-    if projection == "pca":
-        from sklearn.decomposition import PCA
-
-        return PCA(n_components=2, random_state=seed).fit_transform(z)
+    if projection == "pca":  # top two principal axes by SVD, signs fixed for reproducibility
+        centered = z - z.mean(0)
+        _, _, vt = np.linalg.svd(centered, full_matrices=False)  # vt: (min(N, D), D)
+        axes = vt[:2] * np.sign(vt[:2, [0]] + (vt[:2, [0]] == 0))
+        return centered @ axes.T
     from sklearn.manifold import TSNE
 
     perplexity = float(min(30.0, max(2.0, (len(z) - 1) / 3)))

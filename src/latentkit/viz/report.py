@@ -163,6 +163,10 @@ def build_report(
     unknown = sorted(set(sections or ()) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown report sections {unknown}; choose from {list(SECTIONS)}.")
+    ids = [*(SECTIONS if sections is None else set(sections)), *(s.id for s in extra_sections)]
+    clashes = sorted({i for i in ids if ids.count(i) > 1})
+    if clashes:
+        raise ValueError(f"section ids must be unique; repeated: {clashes}.")
     for name, value in (("eval_points", eval_points), ("iwae_k", iwae_k)):
         if value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}.")

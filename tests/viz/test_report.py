@@ -1,0 +1,166 @@
+"""The HTML report: sections per model kind, embedded PNGs, no network, clear errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+
+import pytest
+import torch
+
+from latentkit.data.dataset import Dataset
+from latentkit.training import TrainConfig, Trainer
+from latentkit.viz import SECTIONS, AnomalyResult, ReportSection, Restoration, build_report
+from latentkit.viz.grids import new_figure
+from tests.viz.helpers import decode_png, gray_std, small_vae
+
+PNG_PREFIX = "data:image/png;base64,"
+
+
+class Page(HTMLParser):
+    """Section ids with their headings, image sources and every src/href/tag seen."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.sections: dict[str, str] = {}
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.tags: set[str] = set()
+        self._section: str | None = None
+        self._in_h2 = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.add(tag)
+        self.links += [v for k, v in attrs.items() if k in ("src", "href") and v]
+        if tag == "section":
+            self._section = attrs["id"]
+            self.sections[self._section] = ""
+        elif tag == "h2":
+            self._in_h2 = True
+        elif tag == "img":
+            self.images.append(attrs["src"])
+
+    def handle_endtag(self, tag):
+        self._in_h2 = self._in_h2 and tag != "h2"
+
+    def handle_data(self, data):
+        if self._in_h2 and self._section is not None:
+            self.sections[self._section] += data
+
+
+def check_self_contained(page: Page) -> None:
+    assert page.images, "no figure embedded"
+    for src in page.images:
+        assert src.startswith(PNG_PREFIX)
+        pixels = decode_png(base64.b64decode(src[len(PNG_PREFIX) :], validate=True))
+        assert gray_std(pixels) > 20
+    assert not [link for link in page.links if not link.startswith(("#", PNG_PREFIX))]
+    assert not page.tags & {"script", "link", "iframe", "object"}
+    assert all(title.strip() for title in page.sections.values()), "a section lacks its <h2>"
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory, digits):
+    """A VAE with a 2-D latent space trained by the Trainer: config, weights, metrics.jsonl."""
+    out = tmp_path_factory.mktemp("run")
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=3e-3, device="cpu", progress=False)
+    train, val = digits.subset(slice(0, 512)), digits.subset(slice(-200, None))
+    Trainer(cfg).fit(small_vae(digits.shape), train, val, out=out)
+    return out
+
+
+def test_vae_run_report_has_every_section(run_folder, digits, tmp_path):
+    x = digits.x[:6]
+    noisy = (x + 0.3 * torch.randn(x.shape, generator=torch.Generator())).clamp(0, 1)
+    g = torch.Generator().manual_seed(0)
+    anomaly = AnomalyResult(torch.randn(200, generator=g), torch.randn(40, generator=g) + 2, 1.0)
+    fig = new_figure(3, 2)
+    fig.add_subplot().plot([0, 1, 2], [2, 0, 1], color="tab:red")
+    extra = ReportSection("Demo notes", "<p>made by the demo</p>", [fig], captions=["a line"])
+    out = build_report(
+        run_folder, digits, tmp_path / "report.html", title="Digits VAE", eval_points=400,
+        anomaly=anomaly, restorations=[Restoration("denoise", noisy, x * 0.9, x)],
+        extra_sections=[extra],
+    )  # fmt: skip
+    text = out.read_text(encoding="utf-8")
+    page = Page(text)
+    assert list(page.sections) == [*SECTIONS, "demo-notes"]
+    assert len(page.images) == 12  # one per figure section, 2 for anomaly, 1 in the extra
+    check_self_contained(page)
+    assert "<title>Digits VAE</title>" in text and "made by the demo" in text
+    config = json.loads((run_folder / "config.json").read_text())
+    assert f"&quot;latent_dim&quot;: {config['config']['latent_dim']}" in text  # pretty JSON
+    for number in ("val_kl", "negative ELBO", "IWAE NLL, k=50", "active units", "AUROC"):
+        assert number in text
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # atomic: no temporaries
+
+
+def test_autoencoder_report_leaves_out_vae_figures(ae, digits, tmp_path):
+    out = build_report(ae, digits, tmp_path / "ae.html", eval_points=300)
+    page = Page(out.read_text(encoding="utf-8"))
+    assert list(page.sections) == [
+        "config", "metrics", "reconstructions", "latent-scatter", "interpolations"
+    ]  # fmt: skip
+    check_self_contained(page)
+    text = out.read_text(encoding="utf-8")
+    assert "Not shown" in text and "latent_dim is 3, the manifold needs 2" in text
+    assert "ELBO" not in text  # a plain autoencoder has no likelihood bound
+
+
+def test_tabular_report_has_no_image_sections(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    table = Dataset(torch.rand(300, 6, generator=g), torch.arange(300) % 3, "table")
+    model = small_vae((6,), latent_dim=3).eval()
+    out = build_report(model, table, tmp_path / "t.html", iwae_k=4, iwae_points=50)
+    page = Page(out.read_text(encoding="utf-8"))
+    assert list(page.sections) == ["config", "metrics", "latent-scatter", "kl-per-dimension"]
+    check_self_contained(page)
+
+
+def test_sections_can_be_chosen(vae, digits, tmp_path):
+    out = build_report(vae, digits, tmp_path / "r.html", sections=["metrics", "manifold"])
+    assert list(Page(out.read_text(encoding="utf-8")).sections) == ["metrics", "manifold"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sections": ["metrics", "umap"]}, "unknown report sections"),
+        ({"eval_points": 0}, "eval_points must be >= 1"),
+        ({"extra_sections": [ReportSection("Metrics", "<p>x</p>")]}, "unique"),
+    ],
+)
+def test_bad_arguments_raise(vae, digits, tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_report(vae, digits, tmp_path / "r.html", **kwargs)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_data_must_fit_the_model(vae, tmp_path):
+    other = Dataset(torch.rand(20, 1, 6, 6), None, "small")
+    with pytest.raises(ValueError, match=r"shape \(1, 6, 6\) but the model expects \(1, 8, 8\)"):
+        build_report(vae, other, tmp_path / "r.html")
+    with pytest.raises(TypeError, match="latentkit Dataset"):
+        build_report(vae, torch.rand(20, 1, 8, 8), tmp_path / "r.html")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"title": " "}, "title must not be empty"),
+        ({"title": "A", "id": "Bad Id"}, "lowercase"),
+        ({"title": "A", "figures": ["x.png"]}, "Figures or PNG bytes"),
+        ({"title": "A", "captions": ["one"]}, "1 captions for 0 figures"),
+    ],
+)
+def test_report_section_validates(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        ReportSection(**kwargs)
+
+
+def test_report_section_refuses_non_png_bytes():
+    with pytest.raises(ValueError, match="PNG"):
+        ReportSection("Bytes", figures=[b"GIF89a..."]).render()
