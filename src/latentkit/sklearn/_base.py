@@ -1,0 +1,178 @@
+"""What the scikit-learn estimators share: parameters, input checks, scaling, training, scoring.
+
+Training. Rows are standardised (:class:`~latentkit.data.transforms.Standardizer`, fitted on
+the training ``X``) and the model is trained by :class:`~latentkit.training.trainer.Trainer`
+with the progress bar off and the seed drawn from ``random_state``. Weight initialisation uses
+that seed too, inside ``torch.random.fork_rng`` so the global torch generator is left as it was.
+With ``epochs=None`` the number of epochs is ``max(10, ceil(MIN_STEPS / batches_per_epoch))``:
+about ``MIN_STEPS`` (800) optimisation steps on small tables, which is what the small default
+networks need to fit, and ten passes over larger ones.
+
+Inference. After training the model moves to the CPU in float64 and every row is scored on its
+own (no batch statistics, Monte Carlo terms use one fixed set of standard-normal draws shared by
+all rows), so outputs are deterministic and do not depend on which other rows are in ``X``.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import Tensor
+
+from latentkit.data.dataset import Dataset
+from latentkit.data.transforms import Standardizer
+from latentkit.models.base import AbstractModel
+from latentkit.training.config import TrainConfig
+from latentkit.training.trainer import Trainer
+
+__all__ = ["MIN_STEPS", "LatentEstimatorBase", "elbo_terms"]
+
+#: optimisation steps that ``epochs=None`` aims for on small tables
+MIN_STEPS = 800
+#: seed of the fixed standard-normal draws used for Monte Carlo scores
+SCORE_SEED = 0
+_ROWS = 2048  # rows per inference pass
+
+
+def _check_int(owner: str, name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}.")
+
+
+def _check_real(owner: str, name: str, value: Any, *, positive: bool) -> None:
+    bad = isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value)
+    if bad or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value!r}.")
+
+
+class LatentEstimatorBase(BaseEstimator):
+    """Base of the latentkit estimators (not used directly).
+
+    Subclasses store their parameters in ``__init__`` and call :meth:`_fit_model`.
+    """
+
+    # -- parameter checks ------------------------------------------------------------------
+    def _check_common_params(self) -> None:
+        owner = type(self).__name__
+        _check_int(owner, "latent_dim", self.latent_dim, 1)
+        hidden = self.hidden
+        if not isinstance(hidden, tuple | list) or any(
+            isinstance(h, bool) or not isinstance(h, Integral) or h < 1 for h in hidden
+        ):
+            raise ValueError(
+                f"{owner}: hidden must be a tuple of layer widths >= 1 such as (64, 32), "
+                f"got {hidden!r}."
+            )
+        if self.epochs is not None:
+            _check_int(owner, "epochs", self.epochs, 1)
+        _check_int(owner, "batch_size", self.batch_size, 1)
+        _check_real(owner, "lr", self.lr, positive=True)
+        if self.device not in ("cpu", "cuda", "mps", "auto"):
+            raise ValueError(
+                f"{owner}: device must be 'cpu', 'cuda', 'mps' or 'auto', got {self.device!r}."
+            )
+
+    # -- data ------------------------------------------------------------------------------
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        """``X`` as a float64 array of shape (n_samples, n_features), checked and recorded."""
+        return validate_data(self, X, reset=reset, dtype=np.float64)
+
+    def _scaled(self, X: np.ndarray) -> Tensor:
+        """Standardised float64 tensor of shape (n_samples, n_features)."""
+        return self.scaler_.transform(torch.from_numpy(np.array(X, dtype=np.float64)))
+
+    def _epochs(self, n_samples: int) -> int:
+        if self.epochs is not None:
+            return int(self.epochs)
+        batches = math.ceil(n_samples / self.batch_size)
+        return max(10, math.ceil(MIN_STEPS / batches))
+
+    def _seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def _fit_model(
+        self,
+        model_factory: Any,
+        X: np.ndarray,
+        y: np.ndarray | None = None,
+        *,
+        scale_on: np.ndarray | None = None,
+    ) -> AbstractModel:
+        """Fit the scaler on ``scale_on`` (default ``X``), build the model with
+        ``model_factory()`` and train it on ``X`` (and labels ``y``).
+
+        Sets ``scaler_`` and ``n_epochs_``; returns the trained model on the CPU in float64.
+        """
+        x32 = torch.from_numpy(np.array(X, dtype=np.float32))  # a copy: X may be read-only
+        ref = x32 if scale_on is None else torch.from_numpy(np.array(scale_on, dtype=np.float32))
+        self.scaler_ = Standardizer().fit(ref)
+        x_train = self.scaler_.transform(x32)
+        seed = self._seed()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = model_factory()
+        self.n_epochs_ = self._epochs(len(X))
+        config = TrainConfig(
+            epochs=self.n_epochs_,
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            seed=seed,
+            device=self.device,
+            progress=False,
+        )
+        labels = None if y is None else torch.as_tensor(y, dtype=torch.long)
+        Trainer(config).fit(model, Dataset(x_train, labels, type(self).__name__))
+        return model.cpu().double().eval()
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "model_")
+
+
+def _chunks(x: Tensor, rows: int = _ROWS):
+    for start in range(0, len(x), rows):
+        yield x[start : start + rows]
+
+
+@torch.inference_mode()
+def elbo_terms(model: AbstractModel, x: Tensor, samples: int, *, iwae: bool = False) -> Tensor:
+    """Per-row ELBO (or the IWAE bound, an estimate of ``log p(x)``), shape ``(N,)``.
+
+    The ``samples`` draws ``z = mean + std * eps`` use one fixed ``eps`` of shape
+    ``(samples, 1, latent_dim)`` for every row (common random numbers): each row's estimate is
+    deterministic and independent of the other rows.
+    """
+    g = torch.Generator().manual_seed(SCORE_SEED)
+    eps = torch.randn((samples, 1, model.latent_dim), generator=g, dtype=torch.float64)
+    out = []
+    for xb in _chunks(x, max(1, _ROWS // samples)):
+        q = model.posterior(xb)
+        z = q.mean + q.std * eps.to(q.mean.dtype)  # (samples, N, latent_dim)
+        log_px, log_pz = model.log_joint_terms(xb, z)  # (samples, N) each
+        if iwae:
+            log_w = log_px + log_pz - q.log_prob(z)
+            out.append(torch.logsumexp(log_w, dim=0) - math.log(samples))
+        elif model.prior.analytic_kl:  # lower variance: the KL in closed form
+            out.append(log_px.mean(0) - q.kl())
+        else:
+            out.append((log_px + log_pz - q.log_prob(z)).mean(0))
+    return torch.cat(out)
+
+
+@torch.inference_mode()
+def squared_errors(model: AbstractModel, x: Tensor) -> Tensor:
+    """Summed squared reconstruction error per row, shape ``(N,)``."""
+    return torch.cat([(model.reconstruct(xb) - xb).square().sum(1) for xb in _chunks(x)])
+
+
+@torch.inference_mode()
+def codes(model: AbstractModel, x: Tensor) -> Tensor:
+    """Deterministic codes (posterior means for VAEs), shape ``(N, latent_dim)``."""
+    return torch.cat([model.encode(xb) for xb in _chunks(x)])
