@@ -93,7 +93,7 @@ def test_vae_run_report_has_every_section(run_folder, digits, tmp_path):
     assert "<title>Digits VAE</title>" in text and "made by the demo" in text
     config = json.loads((run_folder / "config.json").read_text())
     assert f"&quot;latent_dim&quot;: {config['config']['latent_dim']}" in text  # pretty JSON
-    for number in ("val_kl", "negative ELBO", "IWAE NLL, k=50", "active units", "AUROC"):
+    for number in ("val_kl", "negative ELBO", "IWAE NLL, k=32", "active units", "AUROC"):
         assert number in text
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # atomic: no temporaries
 
@@ -164,3 +164,12 @@ def test_report_section_validates(kwargs, message):
 def test_report_section_refuses_non_png_bytes():
     with pytest.raises(ValueError, match="PNG"):
         ReportSection("Bytes", figures=[b"GIF89a..."]).render()
+
+
+def test_tables_and_json_are_escaped_and_compact():
+    from latentkit.viz.html import json_html, table_html
+
+    text = table_html({"<b>": 1234567, "ratio": 0.123456, "none": None}, caption="a & b")
+    assert "&lt;b&gt;" in text and "a &amp; b" in text and "<b>" not in text
+    assert "1,234,567" in text and "0.1235" in text and "—" in text
+    assert '"shape": [1, 28, 28]'.replace('"', "&quot;") in json_html({"shape": [1, 28, 28]})

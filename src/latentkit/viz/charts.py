@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from latentkit.viz.grids import new_figure
 
@@ -203,6 +204,7 @@ def plot_training_curves(
                 ax.plot(epochs, series[term][split], style, marker=".", label=split)
         ax.set_title(term)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle("Training curves (per-sample means)")

@@ -25,6 +25,7 @@ __all__ = ["ReportSection", "json_html", "png_data_uri", "render_page", "table_h
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+_SCALAR_LIST = re.compile(r"\[\s*([^\[\]{}\"]*?)\s*\]")  # a JSON list without strings/nesting
 
 STYLE = """
 :root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #f6f8fa; --accent: #0969da; }
@@ -45,6 +46,7 @@ table { border-collapse: collapse; margin: .2rem 0 1rem; min-width: 24rem; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 th, td { border-bottom: 1px solid var(--line); padding: .3rem .8rem; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.tables { display: flex; flex-wrap: wrap; gap: 0 2.5rem; align-items: flex-start; }
 .figures { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); }
 figure { margin: 0; padding: .5rem; border: 1px solid var(--line); border-radius: 6px; }
 figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
@@ -177,6 +179,8 @@ def table_html(
 def json_html(document: Any) -> str:
     """Pretty-printed JSON in a ``<pre>`` element."""
     text = json.dumps(document, indent=2, sort_keys=False, default=str)
+    # lists of scalars on one line: "input_shape": [1, 28, 28]
+    text = _SCALAR_LIST.sub(lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text)
     return f"<pre>{html.escape(text)}</pre>"
 
 

@@ -111,8 +111,8 @@ def build_report(
     anomaly: AnomalyResult | None = None,
     restorations: Sequence[Restoration] = (),
     eval_points: int = 2000,
-    iwae_k: int = 50,
-    iwae_points: int = 500,
+    iwae_k: int = 32,
+    iwae_points: int = 256,
     seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> Path:

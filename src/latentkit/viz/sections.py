@@ -14,6 +14,7 @@ the latent scatter plot when the data has labels; training curves when there is 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -93,6 +94,11 @@ class ReportContext:
     def generator(self) -> torch.Generator:
         return torch.Generator(device=self.model.device).manual_seed(self.seed)
 
+    @functools.cached_property
+    def codes(self) -> Tensor:
+        """Deterministic codes of the evaluation data, ``(N, latent_dim)`` (computed once)."""
+        return _batched(self.model.encode, self)
+
 
 @torch.inference_mode()
 def _batched(fn: Callable[..., Tensor], ctx: ReportContext, batch_size: int = 512) -> Tensor:
@@ -152,8 +158,7 @@ def latent_traversals(
 
 def _active_mask(ctx: ReportContext) -> Tensor:
     """Active units (Burda et al. 2015): posterior-mean variance above 0.01, shape (D,)."""
-    means = _batched(ctx.model.encode, ctx)
-    return means.var(dim=0) > 0.01
+    return ctx.codes.var(dim=0) > 0.01
 
 
 # -- sections ----------------------------------------------------------------------------
@@ -204,7 +209,8 @@ def metrics_section(ctx: ReportContext) -> ReportSection:
         parts.append(table_html(_final_training(ctx.rows), caption="Training (final epoch)"))
     caption = f"Evaluation on {ctx.data.name} ({len(ctx.data)} points)"
     parts.append(table_html(evaluate(ctx), caption=caption))
-    return ReportSection("Metrics", "\n".join(parts), id="metrics")
+    body = '<div class="tables">' + "\n".join(parts) + "</div>"
+    return ReportSection("Metrics", body, id="metrics")
 
 
 def training_curves_section(ctx: ReportContext) -> ReportSection | str:
@@ -260,10 +266,9 @@ def latent_scatter_section(ctx: ReportContext) -> ReportSection | str:
         return "the data has no labels"
     if ctx.model.latent_dim < 2:
         return "a 1-D latent space has no scatter plot"
-    codes = _batched(ctx.model.encode, ctx)
     names = ctx.data.meta.get("class_names")
     fig = charts.plot_latent_scatter(
-        codes, ctx.data.y, max_points=ctx.max_points, seed=ctx.seed,
+        ctx.codes, ctx.data.y, max_points=ctx.max_points, seed=ctx.seed,
         class_names=names if isinstance(names, list) else None,
     )  # fmt: skip
     return ReportSection("Latent space", figures=[fig], id="latent-scatter")
