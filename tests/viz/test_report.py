@@ -173,3 +173,17 @@ def test_tables_and_json_are_escaped_and_compact():
     assert "&lt;b&gt;" in text and "a &amp; b" in text and "<b>" not in text
     assert "1,234,567" in text and "0.1235" in text and "—" in text
     assert '"shape": [1, 28, 28]'.replace('"', "&quot;") in json_html({"shape": [1, 28, 28]})
+
+
+def test_conditional_model_report_uses_labels(digits, tmp_path):
+    from latentkit.models.registry import create_model
+
+    torch.manual_seed(0)
+    model = create_model("cvae", digits.shape, latent_dim=2, network={"hidden": [32]}).eval()
+    small = digits.subset(slice(0, 200))
+    out = build_report(model, small, tmp_path / "c.html", iwae_k=4, iwae_points=50)
+    sections = list(Page(out.read_text(encoding="utf-8")).sections)
+    assert "samples" in sections and "traversals" in sections
+    assert "interpolations" not in sections and "manifold" not in sections
+    with pytest.raises(ValueError, match="needs labels"):
+        build_report(model, Dataset(small.x, None, "unlabelled"), tmp_path / "u.html")

@@ -4,7 +4,9 @@
 - :mod:`.plots`: image figures (reconstructions, samples, manifold, interpolations,
   traversals, restoration panels).
 - :mod:`.charts`: latent scatter, training curves, KL per dimension, anomaly histogram, ROC.
-- :mod:`.report`: ``build_report`` and ``ReportSection`` for caller-provided sections.
+- :mod:`.report`: ``build_report``; its sections (:mod:`.sections`) read a shared context and
+  evaluation numbers (:mod:`.context`) and render through :mod:`.html`, whose
+  ``ReportSection`` is also how callers add their own sections.
 """
 
 from latentkit.viz.charts import (

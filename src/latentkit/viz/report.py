@@ -26,14 +26,9 @@ from latentkit._io import atomic_write_bytes
 from latentkit.data.dataset import Dataset
 from latentkit.models.base import AbstractModel
 from latentkit.viz.charts import read_metrics
+from latentkit.viz.context import AnomalyResult, ReportContext, Restoration, latent_traversals
 from latentkit.viz.html import ReportSection, render_page
-from latentkit.viz.sections import (
-    BUILDERS,
-    AnomalyResult,
-    ReportContext,
-    Restoration,
-    latent_traversals,
-)
+from latentkit.viz.sections import BUILDERS
 
 __all__ = [
     "SECTIONS",
