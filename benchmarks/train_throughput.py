@@ -1,6 +1,6 @@
 """Training throughput: latentkit's Trainer against a plain PyTorch loop and pythae.
 
-One process, ``torch.set_num_threads(2)``, MNIST (60000 training images from
+One process, ``torch.set_num_threads(2)``, MNIST (the first ``--samples`` training images, from
 ``LATENTKIT_DATA`` or the latentkit cache; random data is refused). The model is an MLP VAE
 784-512-256-(32) / 32-256-512-784 with a Bernoulli likelihood, batch 256, Adam (lr 1e-3):
 
@@ -151,7 +151,9 @@ def run_pythae(x: Tensor) -> float | str:
     torch.manual_seed(0)
     model = VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=LATENT, reconstruction_loss="bce"),
                 encoder=Encoder(), decoder=Decoder())  # fmt: skip
-    logging.getLogger("pythae").setLevel(logging.ERROR)
+    for name in list(logging.root.manager.loggerDict):  # pythae logs to stdout at INFO
+        if name.startswith("pythae"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
     with tempfile.TemporaryDirectory() as out, quiet[0], quiet[1]:
         config = BaseTrainerConfig(output_dir=out, num_epochs=1, learning_rate=LR,
@@ -182,12 +184,13 @@ def write_results(command: str, table: str, notes: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2048 images, one round, no file")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best kept)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (best kept)")
+    parser.add_argument("--samples", type=int, default=15000, help="MNIST images per epoch")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-pythae", action="store_true", help="skip pythae")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    x = load_mnist(2048 if args.quick else None)
+    x = load_mnist(2048 if args.quick else args.samples)
     rounds = 1 if args.quick else args.rounds
     pythae = (lambda: "skipped (--no-pythae)") if args.no_pythae else (lambda: run_pythae(x))
     contenders = {

@@ -303,7 +303,8 @@ class _Run:
             if since_check == cfg.nan_check_every:
                 self._check(epoch, metrics)
                 since_check = 0
-        self._check(epoch, metrics)
+        if since_check:
+            self._check(epoch, metrics)
         self.bar.finish({})
         return metrics.means("train", self.info, self.device), lr
 
@@ -313,10 +314,11 @@ class _Run:
         scaler = self.scaler
         if scaler is not None:
             scaler.scale(loss).backward()
-            scaler.unscale_(self.optimizer)
         else:
             loss.backward()
         if self.cfg.grad_clip is not None:
+            if scaler is not None:  # clip the true gradients (else the fused step unscales)
+                scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip, foreach=True)
         if scaler is not None:  # skips steps whose gradients overflowed
             scaler.step(self.optimizer)
