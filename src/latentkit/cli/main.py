@@ -17,11 +17,22 @@ from typing import NoReturn
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: subcommand name -> module inside ``latentkit.cli``; listed in the order of ``--help``.
+#: A value "module:function" names the function that adds the parser (default add_parser).
 SUBCOMMANDS: dict[str, str] = {
     "datasets": "datasets_cmd",
     "train": "train",
-    "demo": "demo",
+    "evaluate": "evaluate",
+    "encode": "encode",
+    "reconstruct": "reconstruct",
+    "generate": "generate_cmd",
+    "interpolate": "interpolate_cmd",
+    "denoise": "restore:add_denoise",
+    "inpaint": "restore:add_inpaint",
+    "colorize": "restore:add_colorize",
+    "anomaly": "anomaly_cmd",
+    "report": "report_cmd",
     "serve": "serve",
+    "demo": "demo",
 }
 
 EPILOG = """examples:
@@ -57,10 +68,12 @@ def build_parser() -> OneLineParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=OneLineParser
     )
-    for name, module_name in SUBCOMMANDS.items():
+    for name, target in SUBCOMMANDS.items():
+        module_name, _, adder = target.partition(":")
         module = importlib.import_module(f"latentkit.cli.{module_name}")
-        sub = module.add_parser(subparsers, name)
-        sub.set_defaults(_module=module)
+        sub = getattr(module, adder or "add_parser")(subparsers, name)
+        if "_run" not in sub._defaults:
+            sub.set_defaults(_run=module.run)
     return parser
 
 
@@ -76,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        return int(args._module.run(args) or 0)
+        return int(args._run(args) or 0)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,42 @@
+"""``latentkit encode``: codes of a dataset (posterior means) to .npy, .csv or .parquet."""
+
+from __future__ import annotations
+
+import argparse
+
+from latentkit.cli.common import add_command, say
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
+    parser = add_command(
+        subparsers,
+        name,
+        "Encode a dataset: one code per sample (the posterior mean for a VAE).",
+        "  latentkit encode runs/vae --data mnist --split test --out codes.npy",
+    )
+    parser.add_argument("run", help="run folder written by 'latentkit train'")
+    parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
+    parser.add_argument("--split", default="test", help="split (default: test)")
+    parser.add_argument("--limit", type=int, default=None, help="encode the first N samples")
+    parser.add_argument("--out", required=True, help="output file: .npy, .csv or .parquet")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from latentkit.cli.runs import load_data_for, open_run, write_table
+    from latentkit.evaluation import posterior_means
+
+    model = open_run(args.run)
+    data = load_data_for(model, args.data, args.split, args.run, limit=args.limit)
+    codes = posterior_means(model, data.x).numpy()
+    columns = [f"z{i}" for i in range(codes.shape[1])]
+    if data.y is not None:
+        codes = np.column_stack([codes, data.y.numpy()])
+        columns.append("label")
+    out = write_table(args.out, codes, columns)
+    say(f"wrote {out}: {len(data)} codes of dimension {model.latent_dim}")
+    return 0

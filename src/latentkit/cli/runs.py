@@ -1,0 +1,145 @@
+"""What the subcommands share: opening a run folder, loading data the way the run was trained,
+and writing outputs in the format the file extension names.
+
+A run folder holds the model (``config.json`` + ``model.safetensors``) and, for tables,
+``preprocessing.json`` with the standardisation fitted on the training data, so that new data
+is scaled exactly as during training.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentkit.cli.main import UsageError
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "PREPROCESSING_FILE",
+    "load_data_for",
+    "open_run",
+    "write_images",
+    "write_table",
+]
+
+PREPROCESSING_FILE = "preprocessing.json"
+IMAGE_SUFFIXES = (".png",)
+ARRAY_SUFFIXES = (".npy", ".csv", ".parquet")
+
+
+def open_run(path: str) -> Any:
+    """The model of a run folder (or a saved model folder), in eval mode."""
+    import latentkit
+    from latentkit.errors import CheckpointError
+
+    folder = Path(path)
+    if not folder.exists():
+        raise UsageError(f"run folder {folder} does not exist (train one with 'latentkit train')")
+    try:
+        return latentkit.load(folder)
+    except CheckpointError as exc:
+        raise CheckpointError(f"cannot open the run: {exc}") from exc
+
+
+def read_preprocessing(run: str) -> dict[str, Any]:
+    """The run's ``preprocessing.json`` (empty when the run has none)."""
+    from latentkit.config import read_json
+    from latentkit.errors import CheckpointError
+
+    path = Path(run) / PREPROCESSING_FILE
+    if not path.exists():
+        return {}
+    document = read_json(path, error=CheckpointError)
+    if not isinstance(document, dict):
+        raise CheckpointError(f"{path}: expected a JSON object.")
+    return document
+
+
+def write_preprocessing(run: str, document: dict[str, Any]) -> None:
+    """Write ``preprocessing.json`` into the run folder (atomically)."""
+    from latentkit.config import write_json
+
+    write_json(Path(run) / PREPROCESSING_FILE, document)
+
+
+def load_data_for(model: Any, data: str | None, split: str, run: str, *, limit: int | None = None):
+    """Load ``data`` (or the run's own dataset) shaped and scaled for ``model``."""
+    from latentkit.data.transforms import scaler_from_dict
+    from latentkit.datasets import load
+    from latentkit.errors import DataError
+
+    prep = read_preprocessing(run)
+    name = data or prep.get("data")
+    if not name:
+        raise UsageError("--data is required (this run does not record its dataset)")
+    dataset = load(name, split)
+    if limit is not None:
+        dataset = dataset.subset(slice(0, limit))
+    if dataset.shape != tuple(model.input_shape):
+        raise DataError(
+            f"{name}: samples have shape {dataset.shape} but the model expects "
+            f"{tuple(model.input_shape)}; use data of the shape it was trained on."
+        )
+    if prep.get("scaler"):
+        dataset.x = scaler_from_dict(prep["scaler"]).transform(dataset.x).contiguous()
+    return dataset
+
+
+def _check_suffix(path: str, allowed: tuple[str, ...]) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in allowed:
+        raise UsageError(
+            f"cannot write {out.name}: the extension must be one of {', '.join(allowed)}"
+        )
+    return out
+
+
+def write_table(path: str, values: np.ndarray, columns: list[str]) -> Path:
+    """Write a 2-D array as ``.npy``, ``.csv`` or ``.parquet`` (chosen by the extension)."""
+    from latentkit._io import atomic_path
+
+    out = _check_suffix(path, ARRAY_SUFFIXES)
+    values = np.asarray(values)
+    with atomic_path(out) as tmp:
+        if out.suffix.lower() == ".npy":
+            with open(tmp, "wb") as fh:
+                np.save(fh, values)
+        else:
+            import pyarrow as pa
+
+            table = pa.table({name: values[:, i] for i, name in enumerate(columns)})
+            if out.suffix.lower() == ".csv":
+                import pyarrow.csv as pacsv
+
+                pacsv.write_csv(table, str(tmp))
+            else:
+                import pyarrow.parquet as pq
+
+                pq.write_table(table, str(tmp))
+    return out
+
+
+def write_images(path: str, images: Any, *, nrow: int = 8, title: str | None = None) -> Path:
+    """Write images ``(N, C, H, W)`` as a PNG grid, or the raw array as ``.npy``."""
+    from latentkit._io import atomic_write_bytes
+
+    out = _check_suffix(path, (*IMAGE_SUFFIXES, ".npy"))
+    array = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images)
+    if out.suffix.lower() == ".npy":
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        atomic_write_bytes(out, buffer.getvalue())
+        return out
+    if array.ndim != 4:
+        raise UsageError(
+            f"cannot draw data of shape {array.shape[1:]} as images; write .npy instead"
+        )
+    from latentkit.viz.grids import figure_to_png_bytes
+    from latentkit.viz.plots import plot_image_grid
+
+    fig = plot_image_grid(array, nrow=nrow, title=title or "")
+    atomic_write_bytes(out, figure_to_png_bytes(fig))
+    return out
