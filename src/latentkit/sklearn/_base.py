@@ -4,9 +4,12 @@ Training. Rows are standardised (:class:`~latentkit.data.transforms.Standardizer
 the training ``X``) and the model is trained by :class:`~latentkit.training.trainer.Trainer`
 with the progress bar off and the seed drawn from ``random_state``. Weight initialisation uses
 that seed too, inside ``torch.random.fork_rng`` so the global torch generator is left as it was.
-With ``epochs=None`` the number of epochs is ``max(10, ceil(MIN_STEPS / batches_per_epoch))``:
-about ``MIN_STEPS`` (800) optimisation steps on small tables, which is what the small default
-networks need to fit, and ten passes over larger ones.
+With ``epochs=None`` the number of epochs is ``ceil(auto_steps / batches_per_epoch)`` clipped to
+``auto_epochs``: a fixed budget of optimisation steps on small tables (what the small default
+networks need to fit) and the lower bound of passes over large ones. The transformer and the
+classifier use 800 steps within [10, 500] epochs; the outlier detector trains less (250 steps
+within [10, 50] epochs), since a model that fits every training row also fits the outliers
+among them.
 
 Inference. After training the model moves to the CPU in float64 and every row is scored on its
 own (no batch statistics, Monte Carlo terms use one fixed set of standard-normal draws shared by
@@ -32,10 +35,8 @@ from latentkit.models.base import AbstractModel
 from latentkit.training.config import TrainConfig
 from latentkit.training.trainer import Trainer
 
-__all__ = ["MIN_STEPS", "LatentEstimatorBase", "elbo_terms"]
+__all__ = ["LatentEstimatorBase", "codes", "elbo_terms", "squared_errors"]
 
-#: optimisation steps that ``epochs=None`` aims for on small tables
-MIN_STEPS = 800
 #: seed of the fixed standard-normal draws used for Monte Carlo scores
 SCORE_SEED = 0
 _ROWS = 2048  # rows per inference pass
@@ -58,6 +59,9 @@ class LatentEstimatorBase(BaseEstimator):
 
     Subclasses store their parameters in ``__init__`` and call :meth:`_fit_model`.
     """
+
+    _auto_steps = 800  # optimisation steps aimed at by epochs=None
+    _auto_epochs = (10, 500)  # and the bounds on the epochs it picks
 
     # -- parameter checks ------------------------------------------------------------------
     def _check_common_params(self) -> None:
@@ -93,7 +97,8 @@ class LatentEstimatorBase(BaseEstimator):
         if self.epochs is not None:
             return int(self.epochs)
         batches = math.ceil(n_samples / self.batch_size)
-        return max(10, math.ceil(MIN_STEPS / batches))
+        low, high = self._auto_epochs
+        return min(high, max(low, math.ceil(self._auto_steps / batches)))
 
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))

@@ -47,7 +47,8 @@ class SemiSupervisedVAEClassifier(ClassifierMixin, LatentEstimatorBase):
     labelled_fraction : float in (0, 1), default=0.1
         With few labels, labelled rows are repeated until they are this fraction of the rows.
     epochs : int or None, default=None
-        Passes over the (oversampled) data. ``None``: ``max(10, ceil(800 / batches))``.
+        Passes over the (oversampled) data. ``None``: ``ceil(800 / batches_per_epoch)``
+        clipped to [10, 500].
     batch_size : int, default=128
         Rows per optimisation step.
     lr : float, default=3e-3
@@ -177,4 +178,5 @@ class SemiSupervisedVAEClassifier(ClassifierMixin, LatentEstimatorBase):
         labels : ndarray of shape (n_samples,)
             Values from ``classes_``.
         """
+        self._check_fitted()
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

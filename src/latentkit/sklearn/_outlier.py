@@ -40,10 +40,11 @@ class VAEOutlierDetector(OutlierMixin, LatentEstimatorBase):
         fraction of the training rows is predicted -1.
     latent_dim : int, default=4
         Size of the VAE's code.
-    hidden : tuple of int, default=(64, 32)
+    hidden : tuple of int, default=(32,)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     epochs : int or None, default=None
-        Passes over the data. ``None``: ``max(10, ceil(800 / batches_per_epoch))``.
+        Passes over the data. ``None``: ``ceil(250 / batches_per_epoch)`` clipped to [10, 50]
+        (a short fit: a model that fits every training row also fits the outliers among them).
     batch_size : int, default=128
         Rows per optimisation step.
     lr : float, default=3e-3
@@ -88,11 +89,14 @@ class VAEOutlierDetector(OutlierMixin, LatentEstimatorBase):
     >>> labels = detector.predict(X)  # +1 inlier, -1 outlier
     """
 
+    _auto_steps = 250
+    _auto_epochs = (10, 50)
+
     def __init__(
         self,
         contamination: float = 0.1,
         latent_dim: int = 4,
-        hidden: tuple[int, ...] = (64, 32),
+        hidden: tuple[int, ...] = (32,),
         epochs: int | None = None,
         batch_size: int = 128,
         lr: float = 3e-3,

@@ -71,8 +71,8 @@ class AutoencoderTransformer(
     hidden : tuple of int, default=(64, 32)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     epochs : int or None, default=None
-        Passes over the data. ``None``: ``max(10, ceil(800 / batches_per_epoch))``, i.e. about
-        800 optimisation steps on small tables and ten passes over large ones.
+        Passes over the data. ``None``: ``ceil(800 / batches_per_epoch)`` clipped to [10, 500],
+        i.e. about 800 optimisation steps on small tables and ten passes over large ones.
     batch_size : int, default=128
         Rows per optimisation step.
     lr : float, default=3e-3
