@@ -8,7 +8,9 @@ The loggers below are used by the trainer itself, on rank 0 only:
   value (the loss is shown once per epoch, when it is known anyway). Quiet unless
   ``progress=True`` and the bar's stream (stderr) is a terminal.
 - :class:`MetricsFile`: ``metrics.jsonl``, one JSON object per epoch, rewritten atomically.
-- :class:`TensorBoard`: epoch scalars through ``torch.utils.tensorboard`` when it imports.
+- :class:`TensorBoard`: epoch scalars through ``torch.utils.tensorboard`` when it imports
+  (its event files are append-only logs written by TensorBoard itself, never read back by
+  latentkit, so they are the one output not written atomically).
 """
 
 from __future__ import annotations

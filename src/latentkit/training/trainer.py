@@ -12,10 +12,12 @@ implements the contract of :mod:`latentkit.models.base` (``model.loss`` returnin
 
 Speed: the dataset moves to the device once; batches are gathered there; metrics are summed
 on the device and read once per epoch; the NaN guard syncs once per ``nan_check_every``
-steps (:mod:`.guard`); Adam is fused on CUDA and uses the foreach kernels elsewhere;
-gradients are released with ``zero_grad(set_to_none=True)``; optional ``torch.compile``,
+steps (:mod:`.guard`); the optimizers use PyTorch's fused kernels (:mod:`.setup`);
+gradients are released with ``zero_grad(set_to_none=True)``; optional ``torch.compile``
+(of the loss module; models whose ``loss`` branches on ``step`` may recompile),
 channels-last and CUDA mixed precision. Validation runs under ``torch.inference_mode`` with
 ``step=None`` (the model's full objective, so warm-up does not move the monitored loss).
+``step=`` passed to ``model.loss`` during training is the global optimisation step.
 
 Resuming (``resume=True``) loads the newest valid checkpoint and continues; because the
 trainer's random streams are re-derived from the seed at every epoch (:mod:`.batching`) and
