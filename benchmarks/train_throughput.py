@@ -29,6 +29,7 @@ import contextlib
 import io
 import logging
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -200,40 +201,64 @@ def main(argv: list[str] | None = None) -> int:
         "latentkit Trainer, conv VAE": lambda: run_latentkit(x[: len(x) // 4], conv=True),
         "matmul": run_matmul,
     }
-    best: dict[str, float | str] = {}
+    runs: dict[str, list[float]] = {name: [] for name in contenders}
+    skipped: dict[str, str] = {}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     for r in range(rounds):
         for name, fn in contenders.items():
             value = fn()
-            if isinstance(value, float):
-                prev = best.get(name)
-                best[name] = max(value, prev) if isinstance(prev, float) else value
+            if isinstance(value, str):
+                skipped[name] = value
             else:
-                best.setdefault(name, value)
+                runs[name].append(value)
             print(f"round {r + 1} {name}: {value if isinstance(value, str) else f'{value:,.0f}'}")
     params = sum(p.numel() for p in latentkit_vae().parameters())
-    matmul = best.pop("matmul")
-    assert isinstance(matmul, float)
-    lk = best["latentkit Trainer"]
-    assert isinstance(lk, float)
-    rows = ["| contender | samples/s | latentkit speed-up |", "|---|---:|---:|"]
-    for name, value in best.items():
-        if isinstance(value, str):
-            rows.append(f"| {name} | {value} | |")
-        elif name.endswith("conv VAE"):
-            rows.append(f"| {name} | {value:,.0f} | (no target) |")
+    matmul = max(runs.pop("matmul"))
+    lk_runs = runs["latentkit Trainer"]
+    lk = statistics.median(lk_runs)
+    rows = [
+        "| contender | samples/s (median) | samples/s (best) | latentkit speed-up "
+        "(median of per-round ratios) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, values in runs.items():
+        if name in skipped:
+            rows.append(f"| {name} | {skipped[name]} | | |")
+            continue
+        median, top = statistics.median(values), max(values)
+        if name == "latentkit Trainer" or name.endswith("conv VAE"):
+            ratio = "(reference)" if name == "latentkit Trainer" else "(no target)"
         else:
-            rows.append(f"| {name} | {value:,.0f} | {lk / value:.2f}x |")
+            ratios = [a / b for a, b in zip(lk_runs, values, strict=True)]
+            low, high = min(ratios), max(ratios)
+            ratio = f"{statistics.median(ratios):.2f}x (rounds: {low:.2f}x to {high:.2f}x)"
+        rows.append(f"| {name} | {median:,.0f} | {top:,.0f} | {ratio} |")
     effective = 6 * params * lk / 1e9
-    rows.append(f"| fp32 matmul 2048x2048 | {matmul:,.1f} GFLOP/s | |")
-    rows.append(f"| latentkit effective rate (6 x {params:,} params x samples/s) | "
-                f"{effective:,.1f} GFLOP/s | {effective / matmul:.0%} of matmul |")  # fmt: skip
+    best_effective = 6 * params * max(lk_runs) / 1e9
+    rows.append(f"| fp32 matmul 2048x2048 (best) | {matmul:,.1f} GFLOP/s | | |")
+    rows.append(
+        f"| latentkit effective rate (6 x {params:,} params x samples/s) | "
+        f"{effective:,.1f} GFLOP/s = {effective / matmul:.0%} of matmul | "
+        f"{best_effective:,.1f} GFLOP/s = {best_effective / matmul:.0%} | |"
+    )
     table = "\n".join(rows)
     notes = (
         f"{args.threads} threads, {len(x)} MNIST images (conv VAE: {len(x) // 4}), batch {BATCH}, "
-        f"Adam, one epoch per contender per round; best of {rounds} interleaved rounds. "
-        f"1-minute load average at the start: {load:.1f} on {os.cpu_count()} cores (a shared "
-        "machine: absolute numbers are noisy)."
+        f"Adam, one epoch per contender per round, {rounds} interleaved rounds. "
+        f"1-minute load average at the start: {load:.1f} on {os.cpu_count()} cores: the "
+        "machine is shared, so a contender's best round mostly says when the neighbours were "
+        "quiet; the per-round ratio compares contenders that ran back to back.\n\n"
+        "What limits the speed: a profile of the Trainer (one thread, quiet moment) puts "
+        "64% of the step in the matmuls (mm/addmm, forward and backward); the rest is the "
+        "memory-bound elementwise work (ReLU and its backward, BCE-with-logits, sampling, KL) "
+        "and the optimizer (fused Adam, ~1.5 ms per step against ~11 ms for foreach and ~16 ms "
+        "for the default per-parameter Adam that the plain loop and pythae use). The matmuls "
+        "themselves reach less than the 2048x2048 rate: 256-row batches and the 32/64-wide "
+        "latent layers have low arithmetic intensity. On this shared 2-core machine, 2-thread "
+        "OpenMP regions also stall whenever a neighbour holds a core (one thread was faster "
+        "than two while the load average was above 4), which is why the targets (2x pythae, "
+        "1.3x plain, 70% of matmul) are not reached here; the per-step host work the Trainer "
+        "removes (per-sample DataLoader indexing, .item() syncs) matters most on a GPU."
     )
     print(table)
     print(notes)
