@@ -31,7 +31,17 @@ _LAZY: dict[str, str] = {
     "TrainConfig": "latentkit.training.config",
     "History": "latentkit.training.trainer",
 }
-_SUBMODULES = {"datasets", "errors", "evaluation", "config", "distributions", "nn", "models"}
+_SUBMODULES = {
+    "datasets",
+    "errors",
+    "evaluation",
+    "config",
+    "distributions",
+    "nn",
+    "models",
+    "sklearn",
+    "apps",
+}
 
 __all__ = [
     "VAE",
@@ -51,6 +61,7 @@ __all__ = [
     "Trainer",
     "VAEConfig",
     "__version__",
+    "apps",
     "config",
     "datasets",
     "distributions",
@@ -59,6 +70,7 @@ __all__ = [
     "load",
     "models",
     "nn",
+    "sklearn",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover

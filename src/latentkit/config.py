@@ -68,7 +68,9 @@ def _coerce(owner: str, name: str, tp: Any, value: Any) -> Any:
             try:
                 return _coerce(owner, name, option, value)
             except ConfigError as exc:
-                errors.append(str(exc))
+                errors.append(exc)
+        if len(errors) == 1:  # X | None: the error of X says more than "expected X | None"
+            raise errors[0]
         raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}.")
     if origin is Literal:
         allowed = get_args(tp)

@@ -19,7 +19,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     parser.add_argument("run", help="run folder written by 'latentkit train'")
     parser.add_argument("--data", default=None, help="dataset, image folder or table file")
-    parser.add_argument("--split", default="test", help="split (default: test)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="split (default: test for named datasets, all rows of a file or folder)",
+    )
     parser.add_argument(
         "--method", choices=["reconstruction", "elbo", "nll", "latent_distance"],
         default="reconstruction", help="score (default: reconstruction)",

@@ -20,7 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     parser.add_argument("run", help="run folder written by 'latentkit train'")
     parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
-    parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="split (default: test for named datasets, all rows of a file or folder)",
+    )
     parser.add_argument("--k", type=int, default=100, help="importance samples for the NLL")
     parser.add_argument("--limit", type=int, default=None, help="evaluate the first N samples")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling")

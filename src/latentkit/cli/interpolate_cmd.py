@@ -18,7 +18,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     parser.add_argument("run", help="run folder written by 'latentkit train'")
     parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
-    parser.add_argument("--split", default="test", help="split (default: test)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="split (default: test for named datasets, all rows of a file or folder)",
+    )
     parser.add_argument("--pairs", nargs="+", default=["0:1"], help="index pairs A:B")
     parser.add_argument("--steps", type=int, default=10, help="images per walk (default 10)")
     parser.add_argument("--method", choices=["linear", "spherical"], default="linear")

@@ -18,7 +18,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     parser.add_argument("run", help="run folder written by 'latentkit train'")
     parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
-    parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="split (default: test for named datasets, all rows of a file or folder)",
+    )
     parser.add_argument("--points", type=int, default=2000, help="evaluation points")
     parser.add_argument("--out", required=True, help="the HTML file to write")
     return parser

@@ -65,7 +65,9 @@ def write_preprocessing(run: str, document: dict[str, Any]) -> None:
     write_json(Path(run) / PREPROCESSING_FILE, document)
 
 
-def load_data_for(model: Any, data: str | None, split: str, run: str, *, limit: int | None = None):
+def load_data_for(
+    model: Any, data: str | None, split: str | None, run: str, *, limit: int | None = None
+):
     """Load ``data`` (or the run's own dataset) shaped and scaled for ``model``."""
     from latentkit.data.transforms import scaler_from_dict
     from latentkit.datasets import load
@@ -75,6 +77,10 @@ def load_data_for(model: Any, data: str | None, split: str, run: str, *, limit: 
     name = data or prep.get("data")
     if not name:
         raise UsageError("--data is required (this run does not record its dataset)")
+    if split is None:  # named datasets: the test split; files and folders: all their rows
+        from latentkit.datasets import available
+
+        split = "test" if name in available() else "train"
     dataset = load(name, split)
     if limit is not None:
         dataset = dataset.subset(slice(0, limit))

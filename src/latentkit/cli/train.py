@@ -15,6 +15,7 @@ saved ``config.json`` (unknown keys and wrong types are refused).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from latentkit.cli.common import add_command, say
@@ -54,6 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument("--val-fraction", type=float, default=None,
                         help="share of the training split held out for validation "
                         "(default 0.1; 0 trains without validation)")  # fmt: skip
+    parser.add_argument("--corruption", default=None, metavar="KIND:AMOUNT",
+                        help="train a denoising/inpainting model: gaussian:0.5, salt_pepper:0.2, "
+                        "mask:0.5, box_mask:0.5 or grayscale:0")  # fmt: skip
     parser.add_argument("--config", default=None, metavar="FILE", help="JSON settings file")
     parser.add_argument("--out", required=True, help="run folder to write")
     parser.add_argument("--resume", action="store_true", help="continue from its checkpoints")
@@ -82,6 +86,14 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     for dest, key in _TRAIN_FLAGS.items():
         if getattr(args, dest) is not None:
             train[key] = getattr(args, dest)
+    if args.corruption is not None:
+        kind, _, amount = args.corruption.partition(":")
+        try:
+            train["corruption"] = {"kind": kind, "amount": float(amount or 0)}
+        except ValueError as exc:
+            raise ConfigError(
+                f"--corruption takes KIND:AMOUNT (e.g. gaussian:0.5), got {args.corruption!r}."
+            ) from exc
     return {
         "data": args.data or settings.get("data"),
         "model": args.model or settings.get("model") or "vae",
@@ -98,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     import latentkit
     from latentkit.cli.main import UsageError
+    from latentkit.cli.runs import write_preprocessing
     from latentkit.models.registry import create_model
     from latentkit.training import Callback, TrainConfig, Trainer
 
@@ -109,7 +122,25 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--val-fraction must be in [0, 1), got {fraction!r}")
     config = TrainConfig.from_dict(settings["train"])
     data = latentkit.datasets.load(settings["data"], "train")
-    model = create_model(settings["model"], data.shape, **settings["model_config"])
+    preprocessing: dict[str, Any] = {"data": settings["data"]}
+    if not data.is_image:  # tables: standardise with statistics of the training split
+        from latentkit.data.transforms import Standardizer
+
+        scaler = Standardizer().fit(data.x)
+        data.x = scaler.transform(data.x).contiguous()
+        preprocessing["scaler"] = scaler.to_dict()
+    fields = dict(settings["model_config"])
+    if not data.is_image:  # standardised values: a gaussian likelihood, not a Bernoulli one
+        from latentkit.models.registry import get_model_class
+
+        names = {
+            f.name for f in dataclasses.fields(get_model_class(settings["model"]).config_class)
+        }
+        if "likelihood" in names:
+            fields.setdefault("likelihood", "gaussian")
+        if "reconstruction" in names:
+            fields.setdefault("reconstruction", "mse")
+    model = create_model(settings["model"], data.shape, **fields)
     train, val = data, None
     n_val = round(fraction * len(data))
     if n_val > 0:
@@ -130,10 +161,12 @@ def run(args: argparse.Namespace) -> int:
     history = Trainer(config, callbacks=[Report()]).fit(
         model, train, val, out=args.out, resume=args.resume
     )
+    write_preprocessing(args.out, preprocessing)
     if history.stopped_early:
         say(f"stopped early; kept the weights of epoch {history.best_epoch}")
     say(
-        f"wrote {args.out}: config.json, model.safetensors, metrics.jsonl, checkpoints/ "
+        f"wrote {args.out}: config.json, model.safetensors, metrics.jsonl, checkpoints/, "
+        "preprocessing.json "
         f"({len(history)} epoch{'s' if len(history) != 1 else ''})"
     )
     return 0

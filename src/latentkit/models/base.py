@@ -124,6 +124,15 @@ class AbstractModel(nn.Module, abc.ABC):
         return int(self.config.latent_dim)  # type: ignore[attr-defined]
 
     @property
+    def data_range(self) -> tuple[float, float] | None:
+        """Where data must lie for the likelihood to make sense: (0, 1) for Bernoulli-type
+        likelihoods and BCE; None when any real value is fine."""
+        name = getattr(self.config, "likelihood", None) or getattr(
+            self.config, "reconstruction", ""
+        )
+        return (0.0, 1.0) if name in ("bernoulli", "continuous_bernoulli", "bce") else None
+
+    @property
     def device(self) -> torch.device:
         """Device of the model's parameters."""
         return next(self.parameters()).device

@@ -237,10 +237,27 @@ class _Run:
             raise DataError(f"{type(self.model).__name__} needs labels: pass a Dataset with y.")
         if len(x) == 0:
             raise DataError(f"{what} is empty.")
-        if self.cfg.binarize == "dynamic" and (bool(x.min() < 0) or bool(x.max() > 1)):
+        if not bool(torch.isfinite(x).all()):
+            bad = (~torch.isfinite(x)).flatten(1).any(1).nonzero().flatten()
+            raise DataError(
+                f"{what} holds NaN or inf values in {len(bad)} sample(s) (first: row "
+                f"{int(bad[0])}); impute or drop them before training (table loaders take "
+                "impute='mean' or 'median')."
+            )
+        low, high = (float(v) for v in torch.aminmax(x))
+        limits = self.model.data_range
+        if limits is not None and (low < limits[0] or high > limits[1]):
+            likelihood = getattr(self.model.config, "likelihood", None) or "bce"
+            raise DataError(
+                f"{what} values lie in [{low:g}, {high:g}] but the model's {likelihood!r} "
+                f"likelihood needs [{limits[0]:g}, {limits[1]:g}]; scale the data to [0, 1] or "
+                "use a gaussian likelihood (VAE: likelihood='gaussian'; autoencoder: "
+                "reconstruction='mse')."
+            )
+        if self.cfg.binarize == "dynamic" and (low < 0 or high > 1):
             raise DataError(
                 f"binarize='dynamic' needs {what} values in [0, 1], found "
-                f"[{float(x.min()):g}, {float(x.max()):g}]; scale the data first."
+                f"[{low:g}, {high:g}]; scale the data first."
             )
 
     def _autocast(self) -> contextlib.AbstractContextManager:
