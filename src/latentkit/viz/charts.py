@@ -237,7 +237,8 @@ def plot_kl_per_dimension(
     fig = new_figure(float(np.clip(0.25 * len(values) + 2.5, 5.0, 12.0)), 3.6)
     ax = fig.add_subplot()
     ax.bar(dims[mask], values[mask], color="tab:blue", label=f"active ({rule})")
-    ax.bar(dims[~mask], values[~mask], color="tab:gray", label="inactive (collapsed)")
+    if (~mask).any():  # no legend entry for a category with no bar
+        ax.bar(dims[~mask], values[~mask], color="tab:gray", label="inactive (collapsed)")
     if len(values) <= 32:
         ax.set_xticks(dims)
     ax.set_xlabel("latent dimension")
