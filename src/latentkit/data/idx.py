@@ -7,11 +7,17 @@ of value bytes matches it exactly, so a truncated or padded file is refused with
 that says what to do, rather than loaded as garbage.
 
 Decoding is one ``np.frombuffer`` over the decompressed bytes (no copy, no Python loop).
+
+Memory is bounded: a header that announces more than :data:`MAX_IDX_BYTES` of values is
+refused before any value is read, and a gzip file is decompressed only as far as its header
+announces (plus one byte to detect trailing data), so a decompression bomb or a header with
+absurd sizes never allocates more than the cap.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -19,7 +25,10 @@ import numpy as np
 
 from latentkit.errors import DataError
 
-__all__ = ["IDX_DTYPES", "parse_idx", "read_idx"]
+__all__ = ["IDX_DTYPES", "MAX_IDX_BYTES", "parse_idx", "read_idx"]
+
+#: Largest IDX file we read (header plus values); MNIST's training images take 47 MB.
+MAX_IDX_BYTES = 1 << 31
 
 #: dtype code (third magic byte) -> big-endian numpy dtype
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -88,9 +97,8 @@ def parse_idx(buffer: bytes, source: str, *, ndim: int | None = None) -> np.ndar
             f"{source}: truncated IDX header: expected {header} bytes for {dims} dimension "
             f"sizes, found {len(buffer)} bytes. {_FIX}"
         )
-    shape = tuple(int(s) for s in np.frombuffer(buffer, dtype=">u4", count=dims, offset=4))
+    shape, expected = _announced(buffer[:header], source)
     dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(buffer) != expected:
         state = "truncated" if len(buffer) < expected else "has trailing bytes"
         raise DataError(
@@ -98,6 +106,32 @@ def parse_idx(buffer: bytes, source: str, *, ndim: int | None = None) -> np.ndar
             f"({expected} bytes in all), found {len(buffer)} bytes. {_FIX}"
         )
     return np.frombuffer(buffer, dtype=dtype, offset=header).reshape(shape)
+
+
+def _announced(header: bytes, source: str) -> tuple[tuple[int, ...], int]:
+    """Shape and total byte count that a complete IDX header announces (checked against the
+    cap; Python integers, so huge sizes cannot overflow)."""
+    dims = header[3]
+    shape = tuple(int(s) for s in np.frombuffer(header, dtype=">u4", count=dims, offset=4))
+    expected = 4 + 4 * dims + math.prod(shape) * IDX_DTYPES[header[2]].itemsize
+    if expected > MAX_IDX_BYTES:
+        raise DataError(
+            f"{source}: the IDX header announces shape {shape} ({expected} bytes), more than "
+            f"the {MAX_IDX_BYTES} bytes latentkit reads; the file is corrupt or crafted. {_FIX}"
+        )
+    return shape, expected
+
+
+def _read_gzip(path: Path) -> bytes:
+    """Decompress ``path`` no further than its IDX header announces (plus one byte)."""
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read(4)
+        if len(raw) == 4 and raw[0] == raw[1] == 0 and raw[2] in IDX_DTYPES:
+            raw += fh.read(4 * raw[3])
+            if len(raw) == 4 + 4 * raw[3]:
+                _, expected = _announced(raw, str(path))
+                raw += fh.read(expected - len(raw) + 1)
+    return raw
 
 
 def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
@@ -122,12 +156,18 @@ def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_IDX_BYTES:
+            raise DataError(
+                f"{path}: {size} bytes is more than the {MAX_IDX_BYTES} bytes latentkit reads "
+                f"from an IDX file. {_FIX}"
+            )
+        raw = None if path.suffix == ".gz" else path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror or exc}).") from exc
-    if path.suffix == ".gz":
+    if raw is None:
         try:
-            raw = gzip.decompress(raw)
+            raw = _read_gzip(path)
         except (OSError, EOFError, zlib.error) as exc:
             raise DataError(
                 f"{path}: corrupt gzip file ({exc}); expected a complete gzip stream. {_FIX}"
