@@ -19,7 +19,15 @@ from typing import Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
 
 from latentkit.errors import ConfigError
 
-__all__ = ["Config", "check_choice", "check_positive", "check_range", "read_json", "write_json"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "Config",
+    "check_choice",
+    "check_positive",
+    "check_range",
+    "read_json",
+    "write_json",
+]
 
 C = TypeVar("C", bound="Config")
 
@@ -188,11 +196,23 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode())
 
 
+#: Largest JSON file :func:`read_json` reads (configs, checkpoints' JSON, settings files).
+MAX_JSON_BYTES = 10 * 2**20
+
+
 def read_json(path: str | Path, *, error: type[Exception] = ConfigError) -> Any:
-    """Read a JSON file, turning a missing or malformed file into ``error``."""
+    """Read a JSON file, turning a missing, malformed, oversized (more than
+    :data:`MAX_JSON_BYTES`) or absurdly nested file into ``error``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_JSON_BYTES + 1)
+        if len(raw) > MAX_JSON_BYTES:
+            raise error(
+                f"{path}: more than {MAX_JSON_BYTES} bytes; expected a small JSON file. "
+                "The file is not a latentkit JSON file or was tampered with."
+            )
+        text = raw.decode("utf-8")
     except FileNotFoundError as exc:
         raise error(f"{path}: file not found.") from exc
     except (OSError, UnicodeDecodeError) as exc:
@@ -201,3 +221,5 @@ def read_json(path: str | Path, *, error: type[Exception] = ConfigError) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"{path}: not valid JSON ({exc}). Fix or delete the file.") from exc
+    except RecursionError as exc:
+        raise error(f"{path}: JSON nested too deeply to read; expected a flat config.") from exc

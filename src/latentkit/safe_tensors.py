@@ -63,7 +63,7 @@ def validate_header(path: str | Path) -> dict[str, dict]:
         raise CheckpointError(f"{path}: cannot read the weights file ({exc}).") from exc
     try:
         header = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise CheckpointError(f"{path}: the safetensors header is not valid JSON.") from exc
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: the safetensors header must be a JSON object.")
