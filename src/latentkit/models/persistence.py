@@ -8,7 +8,9 @@ A model folder holds::
 ``load`` reads nothing but these two files, validates the JSON config against the model's
 typed config (unknown keys and wrong types are refused), checks the safetensors header before
 loading, and checks that every tensor is present with the right shape. Loading can therefore
-never execute code shipped in the folder.
+never execute code shipped in the folder. The model is first built on PyTorch's ``meta``
+device (shapes without memory) and compared with the weights file's header, so a crafted
+config that announces enormous layers is refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 from latentkit.config import read_json
 from latentkit.errors import CheckpointError, ConfigError
 from latentkit.models.registry import get_model_class
-from latentkit.safe_tensors import load_tensors, save_tensors
+from latentkit.safe_tensors import load_tensors, save_tensors, validate_header
 
 if TYPE_CHECKING:
     from latentkit.models.base import AbstractModel
@@ -121,15 +123,23 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> AbstractMod
         config = cls.config_class.from_dict(document["config"])
     except ConfigError as exc:
         raise CheckpointError(f"{folder / CONFIG_FILE}: {exc}") from exc
-    model = cls(config)
-    tensors = load_tensors(_inside(folder, WEIGHTS_FILE))
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+    try:  # shapes only, no memory: a crafted config cannot make us allocate absurd tensors
+        with torch.device("meta"):
+            skeleton = cls(config)
+    except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
+        raise CheckpointError(
+            f"{folder / CONFIG_FILE}: cannot build a {document['model_type']} from this "
+            f"config ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})."
+        ) from exc
+    weights = _inside(folder, WEIGHTS_FILE)
+    found = {k: tuple(v["shape"]) for k, v in validate_header(weights).items()}
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
     shapes = [
-        f"{k}: expected {tuple(v.shape)}, found {tuple(tensors[k].shape)}"
+        f"{k}: expected {v}, found {found[k]}"
         for k, v in expected.items()
-        if k in tensors and tensors[k].shape != v.shape
+        if k in found and found[k] != v
     ]
     if missing or unexpected or shapes:
         problems = []
@@ -142,6 +152,7 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> AbstractMod
         raise CheckpointError(
             f"{folder / WEIGHTS_FILE} does not match its config: {', '.join(problems)}."
         )
-    model.load_state_dict(tensors)
+    model = cls(config)  # its size is now bounded by the size of the weights file
+    model.load_state_dict(load_tensors(weights))
     model.metadata = document.get("extra", {})  # type: ignore[assignment]
     return model.to(device).eval()
