@@ -49,6 +49,11 @@ def _read_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarr
             if size is not None and img.size != (size[1], size[0]):
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             pixels = np.array(img, dtype=np.uint8)  # writable copy
+    except Image.DecompressionBombError as exc:
+        raise DataError(
+            f"{path}: refused, the image is too large to decode safely ({exc}). Expected an "
+            "image of at most PIL.Image.MAX_IMAGE_PIXELS pixels; shrink or remove the file."
+        ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(
             f"{path}: cannot read this image ({exc}). Expected a PNG or JPEG file that Pillow "
