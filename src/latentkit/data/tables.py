@@ -80,6 +80,12 @@ def _read_arrow(path: Path) -> pa.Table:
 def _load_named(path: Path, features: Sequence[str | int] | None, label: str | int | None) -> Read:
     table = _read_arrow(path)
     names = list(table.column_names)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}: column name(s) {', '.join(map(repr, repeated))} appear more than once; "
+            "expected unique column names in the header. Rename the columns."
+        )
     if isinstance(label, int) and not -len(names) <= label < len(names):
         raise DataError(f"{path}: label index {label} out of range for {len(names)} columns.")
     label_name = names[label] if isinstance(label, int) else label
