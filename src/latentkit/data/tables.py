@@ -121,6 +121,12 @@ def _load_array(path: Path, features: Sequence[str | int] | None, label: str | i
         ) from exc
     except (EOFError, OSError) as exc:
         raise DataError(f"{path}: the file is empty or truncated ({exc}).") from exc
+    odd = [name for name, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if odd:  # numpy returns the raw bytes of a member that is not a valid .npy
+        raise DataError(
+            f"{path}: member(s) {', '.join(map(repr, odd))} are not numpy arrays; expected an "
+            ".npz written by numpy.savez."
+        )
     key = "x" if "x" in arrays or len(arrays) != 1 else next(iter(arrays))
     if key not in arrays:
         raise DataError(
@@ -131,7 +137,8 @@ def _load_array(path: Path, features: Sequence[str | int] | None, label: str | i
     matrix = matrix[:, None] if matrix.ndim == 1 else matrix
     if matrix.ndim != 2:
         raise DataError(f"{path}: expected a 1-d or 2-d array, found shape {matrix.shape}.")
-    if not (np.issubdtype(matrix.dtype, np.number) or matrix.dtype == np.bool_):
+    numeric = np.issubdtype(matrix.dtype, np.number) and matrix.dtype.kind != "c"
+    if not (numeric or matrix.dtype == np.bool_):
         raise DataError(f"{path}: expected a numeric array, found dtype {matrix.dtype}.")
     names = [str(i) for i in range(matrix.shape[1])]
     y = None
@@ -139,6 +146,11 @@ def _load_array(path: Path, features: Sequence[str | int] | None, label: str | i
     if isinstance(label, str):
         if label not in arrays or label == key:
             raise DataError(f"{path}: no label array {label!r}; found {', '.join(arrays)}.")
+        if arrays[label].ndim != 1:
+            raise DataError(
+                f"{path}: the label array {label!r} has shape {arrays[label].shape}; expected "
+                "one label per row (a 1-d array)."
+            )
         y = arrays[label].tolist()
     elif isinstance(label, int):
         if not -matrix.shape[1] <= label < matrix.shape[1]:
