@@ -183,16 +183,22 @@ _READERS: dict[str, Reader] = {
 TABLE_SUFFIXES = frozenset(_READERS)
 
 
+#: numeric labels are class indices: larger values are refused (they would not fit int64
+#: exactly, or would announce billions of classes)
+_MAX_LABEL = 2**31
+
+
 def _labels(path: Path, values: list) -> tuple[torch.Tensor, list[str] | None]:
     if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in values):
         raise DataError(f"{path}: the label has missing values; every row needs a label.")
     if all(isinstance(v, bool | int | float) for v in values):
         array = np.asarray(values, dtype=np.float64)
-        if np.all(array == np.round(array)) and (array.size == 0 or array.min() >= 0):
+        wrong = (array != np.round(array)) | (array < 0) | (array >= _MAX_LABEL)
+        if not wrong.any():
             return torch.from_numpy(array.astype(np.int64)), None
-        bad = float(array[(array != np.round(array)) | (array < 0)][0])
         raise DataError(
-            f"{path}: numeric labels must be non-negative integers, found e.g. {bad:g}."
+            f"{path}: numeric labels must be non-negative integers, found e.g. "
+            f"{float(array[wrong][0]):g}. They are class indices, below {_MAX_LABEL}."
         )
     names = sorted({str(v) for v in values})
     code = {n: i for i, n in enumerate(names)}
