@@ -79,7 +79,10 @@ def _read_arrow(path: Path) -> pa.Table:
 
 def _load_named(path: Path, features: Sequence[str | int] | None, label: str | int | None) -> Read:
     table = _read_arrow(path)
-    names = list(table.column_names)
+    try:
+        names = list(table.column_names)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: the header is not UTF-8 text ({exc}); save it as UTF-8.") from exc
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise DataError(
