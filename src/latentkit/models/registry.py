@@ -54,4 +54,11 @@ def create_model(model_type: str, input_shape: tuple[int, ...], **fields: Any) -
     """
     cls = get_model_class(model_type)
     config = cls.config_class.from_dict({"input_shape": list(input_shape), **fields})
-    return cls(config)
+    try:
+        return cls(config)
+    except (RuntimeError, TypeError, OverflowError, MemoryError) as exc:  # absurd sizes
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError(
+            f"cannot build a {model_type} with this config ({type(exc).__name__}: {reason}); "
+            "expected sizes (latent_dim, network widths) that fit in memory."
+        ) from exc
