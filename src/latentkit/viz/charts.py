@@ -22,6 +22,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from latentkit.errors import DataError
 from latentkit.viz.grids import new_figure
 
 __all__ = [
@@ -144,15 +145,21 @@ def _project(z: np.ndarray, projection: Projection, seed: int) -> np.ndarray:
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a ``metrics.jsonl`` file (one JSON object per line; blank lines skipped)."""
     rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc}); expected JSON lines.") from exc
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from exc
+            raise DataError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from exc
+        except RecursionError as exc:
+            raise DataError(f"{path}, line {number}: JSON nested too deeply.") from exc
         if not isinstance(row, dict):
-            raise ValueError(f"{path}, line {number}: expected a JSON object, got {row!r:.40}.")
+            raise DataError(f"{path}, line {number}: expected a JSON object, got {row!r:.40}.")
         rows.append(row)
     return rows
 
