@@ -55,6 +55,14 @@ def check_choice(owner: str, name: str, value: object, allowed: Iterable[object]
         )
 
 
+def check_shape(owner: str, name: str, value: tuple[int, ...]) -> None:
+    """Raise ``ConfigError`` unless ``value`` is a non-empty tuple of positive sizes."""
+    if not value or any(d <= 0 for d in value):
+        raise ConfigError(
+            f"{owner}.{name} must be positive sizes such as (1, 28, 28), got {value}."
+        )
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, add_run_arguments, say
 
 __all__ = ["add_parser", "run"]
 
@@ -17,13 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit anomaly runs/vae --data mnist --split test --method elbo --out scores.csv\n"
         "  latentkit anomaly runs/table-ae --data rows.csv --contamination 0.02 --out flags.csv",
     )
-    parser.add_argument("run", help="run folder written by 'latentkit train'")
-    parser.add_argument("--data", default=None, help="dataset, image folder or table file")
-    parser.add_argument(
-        "--split",
-        default=None,
-        help="split (default: test for named datasets, all rows of a file or folder)",
-    )
+    add_run_arguments(parser)
     parser.add_argument(
         "--method", choices=["reconstruction", "elbo", "nll", "latent_distance"],
         default="reconstruction", help="score (default: reconstruction)",

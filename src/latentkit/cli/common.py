@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_command", "say"]
+__all__ = ["add_command", "add_run_arguments", "say"]
 
 
 def add_command(
@@ -24,3 +24,14 @@ def add_command(
 def say(message: str) -> None:
     """Print a status line for the user (the CLI is the only place that prints)."""
     print(message, file=sys.stdout, flush=True)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
+    """The positional run folder and, with ``data``, the ``--data`` and ``--split`` options."""
+    parser.add_argument("run", help="run folder written by 'latentkit train'")
+    if data:
+        parser.add_argument("--data", default=None, help="dataset, image folder or table file "
+                            "(default: the run's own)")  # fmt: skip
+        parser.add_argument("--split", default=None,
+                            help="split (default: test for named datasets, all rows of a file "
+                            "or folder)")  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, add_run_arguments, say
 
 __all__ = ["add_parser", "run"]
 
@@ -16,13 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "Encode a dataset: one code per sample (the posterior mean for a VAE).",
         "  latentkit encode runs/vae --data mnist --split test --out codes.npy",
     )
-    parser.add_argument("run", help="run folder written by 'latentkit train'")
-    parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
-    parser.add_argument(
-        "--split",
-        default=None,
-        help="split (default: test for named datasets, all rows of a file or folder)",
-    )
+    add_run_arguments(parser)
     parser.add_argument("--limit", type=int, default=None, help="encode the first N samples")
     parser.add_argument("--out", required=True, help="output file: .npy, .csv or .parquet")
     return parser

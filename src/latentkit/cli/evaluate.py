@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, add_run_arguments, say
 
 __all__ = ["add_parser", "evaluate_model", "run"]
 
@@ -18,13 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "Evaluate a trained model: loss terms, reconstruction error, ELBO and IWAE NLL.",
         "  latentkit evaluate runs/vae --data mnist --split test --json",
     )
-    parser.add_argument("run", help="run folder written by 'latentkit train'")
-    parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
-    parser.add_argument(
-        "--split",
-        default=None,
-        help="split (default: test for named datasets, all rows of a file or folder)",
-    )
+    add_run_arguments(parser)
     parser.add_argument("--k", type=int, default=100, help="importance samples for the NLL")
     parser.add_argument("--limit", type=int, default=None, help="evaluate the first N samples")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling")

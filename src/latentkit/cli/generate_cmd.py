@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, add_run_arguments, say
 
 __all__ = ["add_parser", "run"]
 
@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit generate runs/vae -n 64 --temperature 0.8 --out samples.png\n"
         "  latentkit generate runs/cvae -n 16 --label 3 --out threes.png",
     )
-    parser.add_argument("run", help="run folder written by 'latentkit train'")
+    add_run_arguments(parser, data=False)
     parser.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     parser.add_argument("--temperature", type=float, default=1.0, help="prior scale (default 1)")
     parser.add_argument("--label", type=int, default=None, help="class, for conditional models")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, add_run_arguments, say
 
 __all__ = ["add_parser", "run"]
 
@@ -16,13 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "Interpolate in latent space between pairs of samples (linear or spherical).",
         "  latentkit interpolate runs/vae --data mnist --pairs 0:1 2:3 --steps 10 --out walk.png",
     )
-    parser.add_argument("run", help="run folder written by 'latentkit train'")
-    parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
-    parser.add_argument(
-        "--split",
-        default=None,
-        help="split (default: test for named datasets, all rows of a file or folder)",
-    )
+    add_run_arguments(parser)
     parser.add_argument("--pairs", nargs="+", default=["0:1"], help="index pairs A:B")
     parser.add_argument("--steps", type=int, default=10, help="images per walk (default 10)")
     parser.add_argument("--method", choices=["linear", "spherical"], default="linear")

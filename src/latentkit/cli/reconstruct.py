@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, add_run_arguments, say
 
 __all__ = ["add_parser", "run"]
 
@@ -16,13 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "Reconstruct samples: a PNG of inputs above reconstructions, or the array as .npy.",
         "  latentkit reconstruct runs/vae --data mnist -n 16 --out recon.png",
     )
-    parser.add_argument("run", help="run folder written by 'latentkit train'")
-    parser.add_argument("--data", default=None, help="dataset (default: the run's own)")
-    parser.add_argument(
-        "--split",
-        default=None,
-        help="split (default: test for named datasets, all rows of a file or folder)",
-    )
+    add_run_arguments(parser)
     parser.add_argument("-n", type=int, default=16, help="number of samples (default 16)")
     parser.add_argument("--out", required=True, help="output file: .png or .npy")
     return parser

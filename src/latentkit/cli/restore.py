@@ -9,19 +9,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, add_run_arguments, say
 
 __all__ = ["add_colorize", "add_denoise", "add_inpaint"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", help="run folder of a model trained for this task")
-    parser.add_argument("--data", default=None, help="dataset or image folder")
-    parser.add_argument(
-        "--split",
-        default=None,
-        help="split (default: test for named datasets, all rows of a file or folder)",
-    )
+    add_run_arguments(parser)
     parser.add_argument("-n", type=int, default=16, help="number of images (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the corruption")
     parser.add_argument("--out", required=True, help="output file: .png (panel) or .npy")

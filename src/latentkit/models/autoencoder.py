@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from latentkit.config import Config, check_positive, check_range
+from latentkit.config import Config, check_positive, check_range, check_shape
 from latentkit.models.base import AbstractModel, LossOutput
 from latentkit.nn import NetworkConfig, build_decoder, build_encoder
 
@@ -44,10 +44,7 @@ class AutoencoderConfig(Config):
     def __post_init__(self) -> None:
         name = type(self).__name__
         check_positive(name, "latent_dim", self.latent_dim)
-        if not self.input_shape or any(d <= 0 for d in self.input_shape):
-            from latentkit.errors import ConfigError
-
-            raise ConfigError(f"{name}.input_shape must be positive sizes, got {self.input_shape}.")
+        check_shape(name, "input_shape", self.input_shape)
         check_positive(name, "sparsity_weight", self.sparsity_weight, allow_zero=True)
         check_range(name, "sparsity_target", self.sparsity_target, 1e-6, 1 - 1e-6)
         check_positive(name, "contractive_weight", self.contractive_weight, allow_zero=True)

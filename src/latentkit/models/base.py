@@ -19,7 +19,15 @@ from torch import Tensor, nn
 
 from latentkit.config import Config
 
-__all__ = ["AbstractGenerativeModel", "AbstractModel", "LossOutput"]
+__all__ = ["AbstractGenerativeModel", "AbstractModel", "LossOutput", "repeat_samples"]
+
+
+def repeat_samples(x: Tensor, k: int) -> Tensor:
+    """``(N, ...)`` to ``(k * N, ...)``, sample-major: row ``i * N + n`` is ``x[n]``.
+
+    Lines the data up with ``k`` posterior samples flattened from ``(k, N, D)``.
+    """
+    return x.expand(k, *x.shape).reshape(k * x.shape[0], *x.shape[1:])
 
 
 @dataclasses.dataclass

@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from latentkit.config import Config, check_positive
+from latentkit.config import Config, check_positive, check_shape
 from latentkit.distributions import build_likelihood
 from latentkit.errors import ConfigError
-from latentkit.models.base import AbstractGenerativeModel, LossOutput
+from latentkit.models.base import AbstractGenerativeModel, LossOutput, repeat_samples
 from latentkit.models.schedules import exponential_temperature, linear_warmup
 from latentkit.nn import NetworkConfig, build_decoder, build_encoder
 
@@ -50,8 +50,7 @@ class DiscreteVAEConfig(Config):
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        if not self.input_shape or any(d <= 0 for d in self.input_shape):
-            raise ConfigError(f"{name}.input_shape must be positive sizes, got {self.input_shape}.")
+        check_shape(name, "input_shape", self.input_shape)
         check_positive(name, "groups", self.groups)
         if self.latent_kind == "categorical" and self.categories < 2:
             raise ConfigError(f"{name}.categories must be >= 2, got {self.categories}.")
@@ -197,7 +196,7 @@ class DiscreteVAE(AbstractGenerativeModel):
         z = q.sample(generator, sample_shape=(k,))  # (k, N, latent_dim)
         n = x.shape[0]
         params = self.decoder(z.reshape(k * n, -1))
-        rep = target.expand(k, *target.shape).reshape(k * n, *target.shape[1:])
+        rep = repeat_samples(target, k)
         log_px = self.likelihood.log_prob(params, rep).view(k, n)
         return log_px + kl_weight * (self.log_prior(z) - q.log_prob(z))
 

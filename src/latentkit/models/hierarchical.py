@@ -17,10 +17,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from latentkit.config import Config, check_positive
+from latentkit.config import Config, check_positive, check_shape
 from latentkit.distributions import DiagonalGaussian, StandardNormalPrior, build_likelihood
-from latentkit.errors import ConfigError
-from latentkit.models.base import AbstractGenerativeModel, LossOutput
+from latentkit.models.base import AbstractGenerativeModel, LossOutput, repeat_samples
 from latentkit.models.schedules import linear_warmup
 from latentkit.nn import MLP, NetworkConfig, build_decoder, build_encoder
 
@@ -43,8 +42,7 @@ class HierarchicalVAEConfig(Config):
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        if not self.input_shape or any(d <= 0 for d in self.input_shape):
-            raise ConfigError(f"{name}.input_shape must be positive sizes, got {self.input_shape}.")
+        check_shape(name, "input_shape", self.input_shape)
         for field in ("latent_dim", "top_latent_dim", "iwae_samples", "likelihood_scale"):
             check_positive(name, field, getattr(self, field))
         check_positive(name, "beta", self.beta, allow_zero=True)
@@ -128,9 +126,9 @@ class HierarchicalVAE(AbstractGenerativeModel):
         q2 = _gaussian(self.encoder_top(flat_z1))
         z2 = q2.rsample(generator)  # (k * N, D2)
         p1 = _gaussian(self.decoder_top(z2))
-        log_px = self.likelihood.log_prob(
-            self.decoder(flat_z1), target.expand(k, *target.shape).reshape(k * n, *target.shape[1:])
-        ).view(k, n)
+        log_px = self.likelihood.log_prob(self.decoder(flat_z1), repeat_samples(target, k)).view(
+            k, n
+        )
         log_q = q1.log_prob(z1) + q2.log_prob(z2).view(k, n)
         log_p = p1.log_prob(flat_z1).view(k, n) + self.prior.log_prob(z2).view(k, n)
         kl_part = log_q - log_p

@@ -22,10 +22,10 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from latentkit.config import Config, check_positive
+from latentkit.config import Config, check_positive, check_shape
 from latentkit.distributions import DiagonalGaussian, VampPrior, build_likelihood, build_prior
 from latentkit.errors import ConfigError
-from latentkit.models.base import AbstractGenerativeModel, LossOutput
+from latentkit.models.base import AbstractGenerativeModel, LossOutput, repeat_samples
 from latentkit.models.schedules import capacity, linear_warmup
 from latentkit.nn import NetworkConfig, build_decoder, build_encoder
 
@@ -57,8 +57,7 @@ class VAEConfig(Config):
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        if not self.input_shape or any(d <= 0 for d in self.input_shape):
-            raise ConfigError(f"{name}.input_shape must be positive sizes, got {self.input_shape}.")
+        check_shape(name, "input_shape", self.input_shape)
         check_positive(name, "latent_dim", self.latent_dim)
         check_positive(name, "likelihood_scale", self.likelihood_scale)
         check_positive(name, "prior_components", self.prior_components)
@@ -167,7 +166,7 @@ class VAE(AbstractGenerativeModel):
         k, n = z.shape[:2]
         y_rep = None if y is None else y.repeat(k)
         params = self.decoder_params(z.reshape(k * n, -1), y_rep)  # (k * N, *input_shape)
-        target = x.expand(k, *x.shape).reshape(k * n, *x.shape[1:])
+        target = repeat_samples(x, k)
         log_px = self.likelihood.log_prob(params, target).view(k, n)
         return log_px, self.prior.log_prob(z)
 
