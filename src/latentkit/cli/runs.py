@@ -71,12 +71,17 @@ def load_data_for(
     """Load ``data`` (or the run's own dataset) shaped and scaled for ``model``."""
     from latentkit.data.transforms import scaler_from_dict
     from latentkit.datasets import load
-    from latentkit.errors import DataError
+    from latentkit.errors import CheckpointError, DataError
 
     prep = read_preprocessing(run)
     name = data or prep.get("data")
     if not name:
         raise UsageError("--data is required (this run does not record its dataset)")
+    if not isinstance(name, str):
+        raise CheckpointError(
+            f"{Path(run) / PREPROCESSING_FILE}: 'data' must be a dataset name or path, got "
+            f"{name!r:.60}; pass --data."
+        )
     if split is None:  # named datasets: the test split; files and folders: all their rows
         from latentkit.datasets import available
 
@@ -90,7 +95,14 @@ def load_data_for(
             f"{tuple(model.input_shape)}; use data of the shape it was trained on."
         )
     if prep.get("scaler"):
-        dataset.x = scaler_from_dict(prep["scaler"]).transform(dataset.x).contiguous()
+        try:
+            scaler = scaler_from_dict(prep["scaler"])
+            dataset.x = scaler.transform(dataset.x).contiguous()
+        except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+            raise CheckpointError(
+                f"{Path(run) / PREPROCESSING_FILE}: its 'scaler' is malformed ({exc}); "
+                "retrain the run or restore the file."
+            ) from exc
     return dataset
 
 
