@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             fields.setdefault("likelihood", "gaussian")
         if "reconstruction" in names:
             fields.setdefault("reconstruction", "mse")
+    torch.manual_seed(config.seed)  # the initial weights follow --seed too
     model = create_model(settings["model"], data.shape, **fields)
     train, val = data, None
     n_val = round(fraction * len(data))
