@@ -135,6 +135,7 @@ class TrainConfig(Config):
         check_positive(owner, "min_lr", self.min_lr, allow_zero=True)
         check_positive(owner, "max_nan_retries", self.max_nan_retries, allow_zero=True)
         check_range(owner, "momentum", self.momentum, 0.0, 1.0)
+        check_range(owner, "seed", self.seed, -(2**63), 2**63 - 1)  # what torch can take
         if not 0.0 < self.gamma < 1.0:
             raise ConfigError(f"{owner}.gamma must be in (0, 1), got {self.gamma!r}.")
         if not 0.0 < self.nan_lr_factor < 1.0:
