@@ -2,8 +2,9 @@
 
 Each subcommand lives in its own module of this package and provides ``add_parser`` (which
 must not import torch, so that ``latentkit --help`` answers at once) and ``run(args) -> int``.
-Errors a user can fix (:class:`~latentkit.errors.LatentkitError`, bad flags, missing files)
-become one line on stderr and exit status 2; ``--debug`` shows the traceback instead.
+Errors a user can fix (:class:`~latentkit.errors.LatentkitError`, bad flags, an ``OSError``
+such as a missing file or a full disk) become one line on stderr and exit status 2;
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (LatentkitError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (LatentkitError, OSError) as exc:  # OSError: missing files, full or read-only disk
         if debug:
             raise
         print(f"error: {_one_line(exc)}", file=sys.stderr)
