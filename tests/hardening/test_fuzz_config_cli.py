@@ -207,3 +207,13 @@ def test_commands_on_a_tampered_run_fail_in_one_line(trained_run, tmp_path, file
     assert code in (0, 2), err
     if code == 2:
         assert err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("content", [b'{"epoch": 1\n', b"[1, 2]\n", b"\xff\xfe\n", b"[" * 100_000])
+def test_corrupt_metrics_file_is_a_data_error(tmp_path, content):
+    from latentkit.errors import DataError
+    from latentkit.viz.charts import read_metrics
+
+    (tmp_path / "metrics.jsonl").write_bytes(content)
+    with pytest.raises(DataError, match=r"metrics\.jsonl"):
+        read_metrics(tmp_path / "metrics.jsonl")
