@@ -14,7 +14,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["data_loading.py", "train_throughput.py", "serve_load.py"]
+SCRIPTS = [
+    "data_loading.py",
+    "train_throughput.py",
+    "serve_load.py",
+    "mnist_likelihood.py",
+    "ae_vs_pca.py",
+    "sample_quality.py",
+]
 
 
 def main() -> int:

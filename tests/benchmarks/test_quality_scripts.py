@@ -1,0 +1,49 @@
+"""The MNIST quality benchmarks: each ``--quick`` mode runs, prints its table and writes nothing;
+and the Fréchet distance of ``sample_quality.py`` is checked against closed forms."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO, require_data
+
+BENCHMARKS = REPO / "benchmarks"
+SCRIPTS = ["mnist_likelihood.py", "ae_vs_pca.py", "sample_quality.py"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_quick_mode_prints_a_table_and_writes_nothing(script: str, tmp_path) -> None:
+    data = require_data("mnist").parent
+    results, figures = tmp_path / "RESULTS.md", tmp_path / "figures"
+    command = [sys.executable, str(BENCHMARKS / script), "--quick", "--results", str(results),
+               "--figures", str(figures)]  # fmt: skip
+    env = {**os.environ, "LATENTKIT_DATA": str(data)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "|---" in done.stdout  # a Markdown table was printed
+    assert not results.exists() and not figures.exists()
+
+
+def _sample_quality():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module("sample_quality")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_frechet_distance_matches_closed_forms() -> None:
+    fd = _sample_quality().frechet_distance
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(20000, 3))
+    assert fd(a, a) == pytest.approx(0.0, abs=1e-9)
+    # N(0, I) vs N(m, 4 I) in 3-D: |m|^2 + 3 * (1 + 4 - 2 * 2) = |m|^2 + 3
+    b = 2.0 * rng.normal(size=(20000, 3)) + np.array([1.0, 2.0, 0.0])
+    assert fd(a, b) == pytest.approx(5.0 + 3.0, rel=0.05)
