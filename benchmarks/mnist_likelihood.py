@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         def run(seconds: float, epoch: float) -> None:
             mean, *_ = nll(model(), tests["checkpoint"], args.checkpoint_k, args, seed=args.seed)
             curve.append([name, f"{seconds / 60:.2f}", f"{epoch:.3g}", f"{mean:.2f}"])
-            print(f"{name}: {seconds / 60:.1f} min, epoch {epoch:g}: NLL(k={args.checkpoint_k}, "
+            print(f"{name}: {seconds / 60:.1f} min, epoch {epoch:.3g}: NLL(k={args.checkpoint_k}, "
                   f"{len(tests['checkpoint'])} images) = {mean:.2f}", flush=True)  # fmt: skip
 
         return run
