@@ -38,23 +38,20 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     return parser
 
 
-def _find_mnist() -> bool:
-    from latentkit.data.paths import search_folders
-
-    return any((folder / "train-images-idx3-ubyte.gz").exists() or
-               (folder / "train-images-idx3-ubyte").exists()
-               for folder in search_folders("mnist"))  # fmt: skip
-
-
 def _load_data(choice: str) -> tuple[Any, Any, str]:
     from latentkit.datasets import load
+    from latentkit.errors import DataError
 
-    if choice == "mnist" or (choice == "auto" and _find_mnist()):
-        return (
-            load("mnist", "train", download=False),
-            load("mnist", "test", download=False),
-            "mnist",
-        )
+    if choice in ("auto", "mnist"):
+        try:
+            return (
+                load("mnist", "train", download=False),
+                load("mnist", "test", download=False),
+                "mnist",
+            )
+        except DataError:  # not on this machine (never downloaded here)
+            if choice == "mnist":
+                raise
     return load("digits", "train"), load("digits", "test"), "digits"
 
 
