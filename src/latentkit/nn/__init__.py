@@ -8,6 +8,7 @@
 from latentkit.nn.build import DECODERS, ENCODERS, build_decoder, build_encoder
 from latentkit.nn.config import NetworkConfig
 from latentkit.nn.conv import ConvDecoder, ConvEncoder, spatial_sizes
+from latentkit.nn.denoiser import ResidualDenoiser, ResidualDenoiserConfig
 from latentkit.nn.layers import PreActResidualBlock, num_groups
 from latentkit.nn.mlp import MLP, MLPDecoder, MLPEncoder
 
@@ -21,6 +22,8 @@ __all__ = [
     "MLPEncoder",
     "NetworkConfig",
     "PreActResidualBlock",
+    "ResidualDenoiser",
+    "ResidualDenoiserConfig",
     "build_decoder",
     "build_encoder",
     "num_groups",
