@@ -21,6 +21,8 @@ SCRIPTS = [
     "mnist_likelihood.py",
     "ae_vs_pca.py",
     "sample_quality.py",
+    "denoising.py",
+    "inpainting.py",
 ]
 
 
