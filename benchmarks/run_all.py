@@ -23,6 +23,8 @@ SCRIPTS = [
     "sample_quality.py",
     "denoising.py",
     "inpainting.py",
+    "colorization.py",
+    "semi_supervised.py",
 ]
 
 
