@@ -190,7 +190,7 @@ def train_residual_denoiser(
         loss.backward()
         optimizer.step()
         if callback is not None:
-            callback(step + 1, float(loss))
+            callback(step + 1, loss.item())
     return model.eval()
 
 
