@@ -25,6 +25,8 @@ SCRIPTS = [
     "inpainting.py",
     "colorization.py",
     "semi_supervised.py",
+    "anomaly_oneclass.py",
+    "anomaly_tabular.py",
 ]
 
 
