@@ -121,7 +121,7 @@ def evaluate(model, images: list[tuple[str, Tensor]]) -> list[dict[str, object]]
     return rows
 
 
-def side_by_side(panels: list[Tensor], width: int = 256) -> np.ndarray:
+def side_by_side(panels: list[Tensor], width: int = 224) -> np.ndarray:
     """Panels ``(1, 3, H, W)`` resized to ``width``, joined left to right: ``(h, w, 3)`` uint8."""
     import torch.nn.functional as F
 
