@@ -1,0 +1,47 @@
+"""M1+M2 feature scaling: one scale for all of M1's code units, so collapsed units stay small."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from latentkit.apps.semisup import M1M2, code_scale, hide_labels, train_m1_m2
+from latentkit.datasets import load
+from latentkit.nn import NetworkConfig
+from latentkit.training.config import TrainConfig
+
+
+def test_code_scale_is_the_root_mean_unit_variance() -> None:
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(200_000, 3, generator=g)
+    codes = torch.stack([2.0 * z[:, 0], z[:, 1], torch.full_like(z[:, 2], 0.3)], dim=1)
+    # unit variances 4, 1, 0: sqrt((4 + 1 + 0) / 3)
+    assert float(code_scale(codes)) == pytest.approx((5 / 3) ** 0.5, rel=0.01)
+
+
+def test_a_collapsed_unit_is_not_blown_up_to_the_scale_of_the_active_ones() -> None:
+    g = torch.Generator().manual_seed(1)
+    active = torch.randn(5000, 4, generator=g)  # posterior means of active units: var ~ 1
+    collapsed = 0.01 * torch.randn(5000, 4, generator=g)  # units on the prior: near constant
+    codes = torch.cat([active, collapsed], dim=1)
+    scaled = codes / code_scale(codes)
+    assert scaled[:, 4:].std(0).max() < 0.05  # per-unit standardisation would make it 1
+    assert scaled[:, :4].std(0).min() > 1.0
+    with pytest.raises(ValueError, match="expected codes"):
+        code_scale(torch.zeros(1, 3))
+
+
+def test_m1_m2_uses_one_scale_and_classifies_digits() -> None:
+    train, test = load("digits", "train"), load("digits", "test")
+    y_partial = hide_labels(train.y, 10, seed=0)
+    fast = TrainConfig(epochs=10, batch_size=64, lr=2e-3, progress=False, seed=0)
+    torch.manual_seed(0)
+    model = train_m1_m2(
+        train.x, y_partial, num_classes=10, m1_latent_dim=16,
+        m1_network=NetworkConfig(hidden=(128,)), m1_train=fast, latent_dim=8,
+        network=NetworkConfig(hidden=(128,)), train=fast.replace(epochs=20),
+    )  # fmt: skip
+    assert isinstance(model, M1M2) and model.scale.ndim == 0
+    assert model.features(test.x[:5]).shape == (5, 16)
+    accuracy = (model.predict(test.x) == test.y).float().mean().item()
+    assert accuracy > 0.5, accuracy
