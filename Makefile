@@ -17,12 +17,6 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# the benchmarks also need their peers (pythae, PyOD, bm3d): the `bench` extra
-BENCH_STAMP := $(VENV)/.installed-bench
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
-	@touch $(BENCH_STAMP)
-
 demo: $(STAMP)
 	$(BIN)/latentkit demo
 
@@ -34,10 +28,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 
-bench: $(BENCH_STAMP)
+bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-bench-quick: $(BENCH_STAMP)
+bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --quick
 
 clean:
