@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     patches = training_patches(args)
     model, train_s = train(patches, args)
     print(f"trained on {len(patches)} patches in {train_s / 60:.1f} min", flush=True)
+    from latentkit.evaluation.metrics import colorfulness
+
+    train_cf = float(colorfulness(patches).mean())
     limit = 2 if args.quick else None
     if args.validation:
         images = {"CBSD68[58:]": load_test_set("CBSD68", limit, first=VALIDATION_CUT)}
@@ -245,6 +248,22 @@ def main(argv: list[str] | None = None) -> int:
         "over the colour images of each set; already gray images excluded: "
         f"{', '.join(excluded) or 'none'} (R = G = B at every pixel, so gray input = truth). "
         "Nothing was tuned on the test images.",
+        f"Settings: `train_colorizer`'s default network (conv channels 32-64-128 without a "
+        f"dense layer, latent 128; RGB target, cross-entropy on logits); patch side, patches "
+        f"per image, batch and learning rate fixed a priori, the epochs by the CPU budget. "
+        f"One check on held-out training-set images (`--validation`: patches of CBSD68's first "
+        f"58 images, test on its 10 others, 5 epochs) confirmed that the colorizer beats the "
+        f"gray baseline in-domain before the test sets were run; nothing was tuned on McMaster "
+        f"or Set14. Mean colourfulness of the training patches: {train_cf:.1f} (the test "
+        f"originals: see the table), so the test sets are far more colourful than what the "
+        f"model learned from; a regression loss also pulls uncertain chroma towards the "
+        f"training mean (brownish, desaturated output).",
+        "Anchors: we know of no published automatic-colorization numbers on McMaster or Set14 "
+        "(they are denoising and demosaicking sets); colorization papers (e.g. Zhang et al. "
+        "2016, \"Colorful image colorization\") train on ImageNet's 1.3 million images and "
+        "report that regression losses give desaturated results, which is what this small "
+        "patch autoencoder shows. The references here are the gray baseline (PSNR) and the "
+        "originals (colourfulness).",
         "Per image:\n\n" + images_table,
     ])  # fmt: skip
     if not (args.quick or args.no_write or args.validation):
