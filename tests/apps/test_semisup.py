@@ -45,3 +45,56 @@ def test_m1_m2_uses_one_scale_and_classifies_digits() -> None:
     assert model.features(test.x[:5]).shape == (5, 16)
     accuracy = (model.predict(test.x) == test.y).float().mean().item()
     assert accuracy > 0.5, accuracy
+
+
+def test_sampled_codes_vary_between_epochs_and_predict_from_the_means() -> None:
+    from latentkit.apps.semisup import _SampledInputM2, posterior_moments, train_m2
+    from latentkit.models.semi_supervised import SemiSupervisedVAE
+    from latentkit.models.vae import VAE, VAEConfig
+
+    g = torch.Generator().manual_seed(2)
+    mean, std = torch.randn(64, 4, generator=g), 0.5 + torch.rand(64, 4, generator=g)
+    y = hide_labels(torch.arange(64) % 2, 4, seed=0)
+    seen: list[torch.Tensor] = []
+    original = SemiSupervisedVAE.loss
+
+    def record(self, x, **kwargs):  # the rows M2's bound sees
+        seen.append(x.detach().clone())
+        return original(self, x, **kwargs)
+
+    fast = TrainConfig(epochs=2, batch_size=128, progress=False, seed=0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SemiSupervisedVAE, "loss", record)
+        m2 = train_m2(
+            mean, y, num_classes=2, latent_dim=2, network=NetworkConfig(hidden=(16,)),
+            likelihood="gaussian", train=fast, x_std=std, labelled_fraction=0.5,
+        )  # fmt: skip
+    assert type(m2) is SemiSupervisedVAE and not isinstance(m2, _SampledInputM2)
+    assert m2.input_shape == (4,)
+    first, second = seen  # one batch per epoch (all rows), shuffled: compare sorted rows
+    assert first.shape == second.shape and first.shape[1:] == (4,)
+    assert not torch.allclose(first.sort(0).values, second.sort(0).values)
+    assert not any(torch.isclose(s[:, None], mean[None]).all(-1).any() for s in seen)
+    assert torch.equal(m2.predict(mean), m2.predict(mean))
+    with pytest.raises(ValueError, match="x_std"):
+        train_m2(mean, y, num_classes=2, x_std=std[:, :2])
+
+    vae = VAE(VAEConfig(input_shape=(4,), latent_dim=3, likelihood="gaussian"))
+    means, stds = posterior_moments(vae, mean)
+    assert means.shape == stds.shape == (64, 3) and bool((stds > 0).all())
+
+
+def test_m1_m2_with_sampled_codes_classifies_digits() -> None:
+    train, test = load("digits", "train"), load("digits", "test")
+    y_partial = hide_labels(train.y, 10, seed=0)
+    fast = TrainConfig(epochs=10, batch_size=64, lr=2e-3, progress=False, seed=0)
+    torch.manual_seed(0)
+    model = train_m1_m2(
+        train.x, y_partial, num_classes=10, m1_latent_dim=16,
+        m1_network=NetworkConfig(hidden=(128,)), m1_train=fast, latent_dim=8,
+        network=NetworkConfig(hidden=(128,)), train=fast.replace(epochs=20), sample_codes=True,
+    )  # fmt: skip
+    predicted = model.predict(test.x)
+    assert torch.equal(predicted, model.predict(test.x))  # the means: deterministic
+    accuracy = (predicted == test.y).float().mean().item()
+    assert accuracy > 0.5, accuracy

@@ -12,6 +12,10 @@
   training set it doubled M1+M2's error with 100 labels; see benchmarks/semi_supervised.py).
 With few labels a random batch rarely holds one, so the labelled rows are repeated until they
 make up ``labelled_fraction`` of the training set (each epoch still sees every unlabelled row).
+
+``sample_codes=True`` (off by default) trains M2 as Kingma et al. did: on codes
+z1 ~ q(z1 | x) drawn afresh for every batch (posterior mean + std * eps, divided by the same
+scale) instead of the fixed posterior means; prediction still uses the posterior means.
 """
 
 from __future__ import annotations
@@ -24,13 +28,22 @@ from torch import Tensor
 
 from latentkit.data.dataset import Dataset
 from latentkit.evaluation.diagnostics import posterior_means
+from latentkit.models.base import LossOutput
 from latentkit.models.semi_supervised import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from latentkit.models.vae import VAE, VAEConfig
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import TrainConfig
 from latentkit.training.trainer import Trainer
 
-__all__ = ["M1M2", "code_scale", "hide_labels", "oversample_labelled", "train_m1_m2", "train_m2"]
+__all__ = [
+    "M1M2",
+    "code_scale",
+    "hide_labels",
+    "oversample_labelled",
+    "posterior_moments",
+    "train_m1_m2",
+    "train_m2",
+]
 
 
 def hide_labels(y: Tensor, per_class: int, *, seed: int = 0) -> Tensor:
@@ -58,6 +71,28 @@ def oversample_labelled(x: Tensor, y: Tensor, fraction: float = 0.1) -> tuple[Te
     return x[idx].contiguous(), y[idx].contiguous()
 
 
+class _SampledInputM2(SemiSupervisedVAE):
+    """M2 whose training rows are ``(2, *input_shape)`` stacks of a mean and a standard
+    deviation: every call of ``loss`` trains on ``mean + std * eps`` with a fresh ``eps``."""
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (2, *self.config.input_shape)
+
+    def loss(
+        self,
+        x: Tensor,
+        *,
+        y: Tensor | None = None,
+        target: Tensor | None = None,
+        step: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> LossOutput:
+        mean, std = x[:, 0], x[:, 1]  # each (N, *input_shape of M2)
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return super().loss(mean + std * eps, y=y, step=step, generator=generator)
+
+
 def train_m2(
     x: Tensor,
     y_partial: Tensor,
@@ -69,8 +104,28 @@ def train_m2(
     alpha: float = 50.0,
     labelled_fraction: float = 0.1,
     train: TrainConfig | None = None,
+    x_std: Tensor | None = None,
 ) -> SemiSupervisedVAE:
-    """Train M2 on ``x`` with labels ``y_partial`` (-1 = unlabelled)."""
+    """Train M2 on ``x`` with labels ``y_partial`` (-1 = unlabelled).
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, *input_shape)
+        Training rows (with ``x_std``: the means of the distributions to sample them from).
+    y_partial : Tensor of shape (N,)
+        Labels, -1 for unlabelled rows.
+    x_std : Tensor of shape (N, *input_shape), optional
+        If given, every batch trains on ``x + x_std * eps`` with ``eps ~ N(0, I)`` drawn afresh
+        (from the trainer's noise generator): the rows are samples of Gaussians rather than
+        fixed points, e.g. M1's posterior q(z1 | x) in M1+M2 (Kingma et al. 2014).
+
+    Returns
+    -------
+    SemiSupervisedVAE
+        In eval mode, with ``input_shape`` ``x.shape[1:]``.
+    """
+    if x_std is not None and x_std.shape != x.shape:
+        raise ValueError(f"x_std has shape {tuple(x_std.shape)}, x has {tuple(x.shape)}.")
     config = SemiSupervisedVAEConfig(
         input_shape=tuple(x.shape[1:]),
         latent_dim=latent_dim,
@@ -79,12 +134,34 @@ def train_m2(
         likelihood=likelihood,
         alpha=alpha,
     )
-    model = SemiSupervisedVAE(config)
-    xs, ys = oversample_labelled(x, y_partial, labelled_fraction)
+    sampled = x_std is not None
+    model = _SampledInputM2(config) if sampled else SemiSupervisedVAE(config)
+    rows = torch.stack([x, x_std], dim=1) if x_std is not None else x  # (N, 2, ...) if sampled
+    xs, ys = oversample_labelled(rows, y_partial, labelled_fraction)
     Trainer(train or TrainConfig(epochs=10, batch_size=128, progress=False)).fit(
         model, Dataset(xs, ys, "semi-supervised")
     )
+    if sampled:  # the same weights in a plain M2, which predicts from the means
+        plain = SemiSupervisedVAE(config).to(model.device)
+        plain.load_state_dict(model.state_dict())
+        model = plain
     return model.eval()
+
+
+def posterior_moments(model: VAE, x: Tensor, *, batch_size: int = 512) -> tuple[Tensor, Tensor]:
+    """Mean and standard deviation of q(z | x), each ``(N, latent_dim)``, on the CPU."""
+    was_training = model.training
+    model.eval()
+    means, stds = [], []
+    try:
+        with torch.no_grad():  # not inference mode: the results may feed training
+            for start in range(0, len(x), batch_size):
+                q = model.posterior(x[start : start + batch_size].to(model.device))
+                means.append(q.mean.float().cpu())
+                stds.append(q.std.float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(means), torch.cat(stds)
 
 
 def code_scale(codes: Tensor) -> Tensor:
@@ -132,9 +209,15 @@ def train_m1_m2(
     m1_latent_dim: int = 50,
     m1_network: NetworkConfig | None = None,
     m1_train: TrainConfig | None = None,
+    sample_codes: bool = False,
     **m2_options: Any,
 ) -> M1M2:
-    """Train M1 on all of ``x``, then M2 on its codes with a Gaussian likelihood."""
+    """Train M1 on all of ``x``, then M2 on its codes with a Gaussian likelihood.
+
+    With ``sample_codes`` M2 trains on codes z1 ~ q(z1 | x) drawn afresh for every batch
+    (divided by the same scale as the means) instead of the posterior means; prediction uses
+    the means either way.
+    """
     m1 = VAE(
         VAEConfig(
             input_shape=tuple(x.shape[1:]),
@@ -144,9 +227,11 @@ def train_m1_m2(
     )
     Trainer(m1_train or TrainConfig(epochs=10, batch_size=128, progress=False)).fit(m1, x)
     m1.eval()
-    codes = posterior_means(m1, x)  # (N, m1_latent_dim)
+    codes, stds = posterior_moments(m1, x)  # each (N, m1_latent_dim)
     scale = code_scale(codes)
     m2_options.setdefault("network", NetworkConfig(hidden=(500,)))
+    if sample_codes:
+        m2_options["x_std"] = stds / scale
     m2 = train_m2(
         codes / scale, y_partial, num_classes=num_classes, likelihood="gaussian", **m2_options
     )
