@@ -22,6 +22,7 @@ from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
 from latentkit.models.base import AbstractModel
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import CorruptionConfig, TrainConfig
+from latentkit.training.setup import seeded
 from latentkit.training.trainer import Trainer
 
 __all__ = ["colorize", "evaluate_colorization", "rgb_to_ycbcr", "train_colorizer", "ycbcr_to_rgb"]
@@ -57,14 +58,14 @@ def train_colorizer(
     if patches.ndim != 4 or patches.shape[1] != 3:
         raise ValueError(f"expected RGB patches of shape (N, 3, P, P), got {tuple(patches.shape)}.")
     network = network or NetworkConfig(kind="conv", channels=(32, 64, 128), dense=0)
-    model = Autoencoder(
-        AutoencoderConfig(
-            input_shape=tuple(patches.shape[1:]), latent_dim=latent_dim, network=network
-        )
+    config = AutoencoderConfig(
+        input_shape=tuple(patches.shape[1:]), latent_dim=latent_dim, network=network
     )
     train = (train or TrainConfig(epochs=10, batch_size=128, progress=False)).replace(
         corruption=CorruptionConfig(kind="grayscale")
     )
+    with seeded(train.seed):  # initial weights follow train.seed, not the global stream
+        model = Autoencoder(config)
     Trainer(train).fit(model, patches, out=out)
     return model.eval()
 

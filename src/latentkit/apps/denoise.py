@@ -28,6 +28,7 @@ from latentkit.models.base import AbstractModel
 from latentkit.nn import NetworkConfig
 from latentkit.nn.denoiser import ResidualDenoiser, ResidualDenoiserConfig
 from latentkit.training.config import CorruptionConfig, TrainConfig
+from latentkit.training.setup import seeded
 from latentkit.training.trainer import Trainer
 
 __all__ = [
@@ -62,10 +63,11 @@ def train_denoiser(
     config = AutoencoderConfig(
         input_shape=tuple(clean.shape[1:]), latent_dim=latent_dim, network=network
     )
-    model = Autoencoder(config)
     train = (train or TrainConfig(epochs=10, batch_size=128, progress=False)).replace(
         corruption=CorruptionConfig(kind="gaussian", amount=sigma, clip=True)
     )
+    with seeded(train.seed):  # initial weights follow train.seed, not the global stream
+        model = Autoencoder(config)
     Trainer(train).fit(model, clean, out=out)
     return model.eval()
 

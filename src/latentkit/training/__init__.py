@@ -2,6 +2,7 @@
 
 from latentkit.training.callbacks import Callback
 from latentkit.training.config import CorruptionConfig, TrainConfig
+from latentkit.training.setup import seeded
 from latentkit.training.trainer import History, Trainer
 
-__all__ = ["Callback", "CorruptionConfig", "History", "TrainConfig", "Trainer"]
+__all__ = ["Callback", "CorruptionConfig", "History", "TrainConfig", "Trainer", "seeded"]
