@@ -244,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         "Initialisation: latentkit initialises Linear layers with He (Kaiming normal) weights "
         "and zero biases; the plain loop keeps PyTorch's default (uniform, about 1/sqrt(3) "
         "of He's scale). The PyTorch-init row trains the same latentkit model with the same "
-        "Trainer from PyTorch's init, so the difference between the first and that row is the "
-        "initialisation alone.",
+        "Trainer and budget from PyTorch's init, so the difference between the first and that "
+        "row comes from the initialisation (the epochs reached within the budget may differ).",
     ])  # fmt: skip
     if write:
         write_section(args.results, SECTION, table, notes)
