@@ -7,6 +7,7 @@ import torch
 
 from latentkit.apps.colorize import train_colorizer
 from latentkit.apps.denoise import train_denoiser
+from latentkit.apps.semisup import hide_labels, train_m1_m2, train_m2
 from latentkit.nn import NetworkConfig
 from latentkit.training import TrainConfig, seeded
 
@@ -52,3 +53,22 @@ def test_colorizer_weights_follow_the_train_seed_not_the_global_state() -> None:
     torch.rand(100)  # advance the global stream
     second = _weights(train_colorizer(patches, latent_dim=4, network=NET, train=TRAIN))
     assert _same(first, second)
+
+
+def test_semi_supervised_weights_follow_the_train_seeds() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 6, generator=gen), torch.arange(40) % 2
+    y_partial = hide_labels(y, 3, seed=0)
+    options = dict(num_classes=2, latent_dim=2, network=NET, likelihood="gaussian", train=TRAIN)
+    torch.manual_seed(1)
+    first = _weights(train_m2(x, y_partial, **options))
+    torch.rand(100)
+    assert _same(first, _weights(train_m2(x, y_partial, **options)))
+    images = torch.rand(40, 1, 4, 4, generator=gen)
+    m1m2 = dict(num_classes=2, m1_latent_dim=2, m1_network=NET, m1_train=TRAIN, train=TRAIN,
+                network=NET, latent_dim=2)  # fmt: skip
+    torch.manual_seed(2)
+    a = train_m1_m2(images, y_partial, **m1m2)
+    torch.rand(100)
+    b = train_m1_m2(images, y_partial, **m1m2)
+    assert _same(_weights(a.m1), _weights(b.m1)) and _same(_weights(a.m2), _weights(b.m2))

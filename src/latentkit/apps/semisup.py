@@ -33,6 +33,7 @@ from latentkit.models.semi_supervised import SemiSupervisedVAE, SemiSupervisedVA
 from latentkit.models.vae import VAE, VAEConfig
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import TrainConfig
+from latentkit.training.setup import seeded
 from latentkit.training.trainer import Trainer
 
 __all__ = [
@@ -135,12 +136,12 @@ def train_m2(
         alpha=alpha,
     )
     sampled = x_std is not None
-    model = _SampledInputM2(config) if sampled else SemiSupervisedVAE(config)
+    train = train or TrainConfig(epochs=10, batch_size=128, progress=False)
+    with seeded(train.seed):  # initial weights follow train.seed, not the global stream
+        model = _SampledInputM2(config) if sampled else SemiSupervisedVAE(config)
     rows = torch.stack([x, x_std], dim=1) if x_std is not None else x  # (N, 2, ...) if sampled
     xs, ys = oversample_labelled(rows, y_partial, labelled_fraction)
-    Trainer(train or TrainConfig(epochs=10, batch_size=128, progress=False)).fit(
-        model, Dataset(xs, ys, "semi-supervised")
-    )
+    Trainer(train).fit(model, Dataset(xs, ys, "semi-supervised"))
     if sampled:  # the same weights in a plain M2, which predicts from the means
         plain = SemiSupervisedVAE(config).to(model.device)
         plain.load_state_dict(model.state_dict())
@@ -218,14 +219,15 @@ def train_m1_m2(
     (divided by the same scale as the means) instead of the posterior means; prediction uses
     the means either way.
     """
-    m1 = VAE(
-        VAEConfig(
-            input_shape=tuple(x.shape[1:]),
-            latent_dim=m1_latent_dim,
-            network=m1_network or NetworkConfig(hidden=(600, 600), activation="softplus"),
-        )
+    m1_config = VAEConfig(
+        input_shape=tuple(x.shape[1:]),
+        latent_dim=m1_latent_dim,
+        network=m1_network or NetworkConfig(hidden=(600, 600), activation="softplus"),
     )
-    Trainer(m1_train or TrainConfig(epochs=10, batch_size=128, progress=False)).fit(m1, x)
+    m1_train = m1_train or TrainConfig(epochs=10, batch_size=128, progress=False)
+    with seeded(m1_train.seed):
+        m1 = VAE(m1_config)
+    Trainer(m1_train).fit(m1, x)
     m1.eval()
     codes, stds = posterior_moments(m1, x)  # each (N, m1_latent_dim)
     scale = code_scale(codes)
