@@ -259,15 +259,20 @@ def save_grid(images: Tensor, path: Path, nrow: int = 8) -> Path:
     return path
 
 
-def add_common_arguments(parser: Any, minutes: float) -> None:
-    """Flags every MNIST quality script takes."""
-    parser.add_argument("--minutes", type=float, default=minutes, help="training budget")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--seed", type=int, default=0)
+def add_run_arguments(parser: Any, *, threads: int = 2, seed_help: str | None = None) -> None:
+    """Flags every benchmark script takes: threads, seed, quick mode and where results go."""
+    parser.add_argument("--threads", type=int, default=threads, help="torch threads")
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
     parser.add_argument("--quick", action="store_true", help="seconds-long smoke test, no files")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--figures", type=Path, default=FIGURES)
+
+
+def add_common_arguments(parser: Any, minutes: float) -> None:
+    """Flags every wall-clock-budgeted MNIST quality script takes: ``--minutes`` and the rest."""
+    parser.add_argument("--minutes", type=float, default=minutes, help="training budget")
+    add_run_arguments(parser)
 
 
 def machine_line(threads: int) -> str:

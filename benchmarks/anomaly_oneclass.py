@@ -58,7 +58,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _mnist import FIGURES, HERE, machine_line, write_section
+from _mnist import HERE, add_run_arguments, machine_line, write_section
 from _results import markdown_table, print_table
 
 SECTION = "One-class anomaly detection (MNIST, Fashion-MNIST)"
@@ -351,12 +351,7 @@ def save_figure(records: dict[str, Record], best: dict[str, str], classes: list[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke test, no files")
-    parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
-    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
-    parser.add_argument("--figures", type=Path, default=FIGURES)
+    add_run_arguments(parser, threads=1)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--latent", type=int, default=16)

@@ -49,7 +49,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _mnist import HERE, machine_line, write_section
+from _mnist import add_run_arguments, machine_line, write_section
 from _results import markdown_table, print_table
 
 SECTION = "Tabular anomaly detection (scikit-learn tables, ODDS-style)"
@@ -187,13 +187,8 @@ def table_rows(scores: dict, seconds: dict, datasets: list[str]) -> list[list[ob
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    add_run_arguments(parser, threads=1, seed_help="first seed")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke test, no files")
-    parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
-    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
-    parser.add_argument("--figures", type=Path, default=HERE / "figures", help="(no figures)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds = 1

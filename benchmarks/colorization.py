@@ -36,7 +36,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _mnist import HERE, add_common_arguments, machine_line, write_section
+from _mnist import HERE, add_run_arguments, machine_line, write_section
 from _results import markdown_table, print_table
 
 SECTION = "Colorization (CBSD68 patches -> McMaster, Set14)"
@@ -185,7 +185,7 @@ def per_image_table(results: dict[str, list[dict[str, object]]]) -> str:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser, minutes=15.0)  # --minutes unused: the epochs are fixed
+    add_run_arguments(parser)
     parser.add_argument("--patch", type=int, default=32, help="training patch side")
     parser.add_argument("--patches-per-image", type=int, default=200)
     parser.add_argument("--kind", choices=["conv", "resconv"], default="conv")

@@ -64,7 +64,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _mnist import HERE, load_mnist, machine_line, save_grid, write_section
+from _mnist import HERE, add_run_arguments, load_mnist, machine_line, save_grid, write_section
 from _results import markdown_table, print_table
 
 SECTION_MNIST = "Denoising (MNIST, Gaussian noise, clipped)"
@@ -385,12 +385,7 @@ def crop_strip(outputs: dict[str, tuple[list[Tensor], float]], bm3d: list[Tensor
 # -- main -------------------------------------------------------------------------------------
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke test, no files")
-    parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
-    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
-    parser.add_argument("--figures", type=Path, default=HERE / "figures")
+    add_run_arguments(parser, threads=1)
     parser.add_argument("--part", choices=["all", "mnist", "bsd"], default="all")
     parser.add_argument("--mnist-test", type=int, default=1000, help="test images (subset)")
     parser.add_argument("--mnist-epochs", type=int, default=3)

@@ -46,7 +46,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _mnist import HERE, load_mnist, machine_line, save_grid, write_section
+from _mnist import add_run_arguments, load_mnist, machine_line, save_grid, write_section
 from _results import markdown_table, print_table
 
 SECTION = "Inpainting (MNIST: centre box, random pixels)"
@@ -127,12 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     from latentkit.evaluation.metrics import psnr
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="seconds-long smoke test, no files")
-    parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
-    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
-    parser.add_argument("--figures", type=Path, default=HERE / "figures")
+    add_run_arguments(parser, threads=1)
     parser.add_argument("--test-images", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--latent", type=int, default=64, help="masked AE code size")

@@ -51,7 +51,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _mnist import add_common_arguments, load_mnist, machine_line, write_section
+from _mnist import add_run_arguments, load_mnist, machine_line, write_section
 from _results import markdown_table, print_table
 
 SECTION = "Semi-supervised MNIST (100 labels)"
@@ -161,7 +161,7 @@ def m2_on_pixels(x: Tensor, y_partial: Tensor, x_eval: Tensor, y_eval: Tensor, a
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser, minutes=TARGET_MINUTES)  # --minutes unused: epochs are fixed
+    add_run_arguments(parser)
     parser.add_argument("--seeds", default="0,1,2,3,4", help="label-set seeds")
     parser.add_argument("--validation", action="store_true", help="tune on train[50000:]")
     parser.add_argument("--m1-epochs", type=int, default=20)

@@ -3,54 +3,31 @@ their helper maths (PCA residuals, component counts, anomaly fractions) against 
 
 from __future__ import annotations
 
-import importlib
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, require_data
+from tests.benchmarks._scripts import benchmark_module, check_quick_mode
+from tests.conftest import require_data
 
-BENCHMARKS = REPO / "benchmarks"
 SINGLE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "NUMBA_NUM_THREADS")}  # fmt: skip
-
-
-def _quick(script: str, tmp_path, env: dict[str, str]) -> None:
-    results, figures = tmp_path / "RESULTS.md", tmp_path / "figures"
-    command = [sys.executable, str(BENCHMARKS / script), "--quick", "--results", str(results),
-               "--figures", str(figures)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, **SINGLE_THREAD, **env})  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "|---" in done.stdout  # a Markdown table was printed
-    assert not results.exists() and not figures.exists()
 
 
 @pytest.mark.slow
 def test_oneclass_quick_mode_prints_tables_and_writes_nothing(tmp_path) -> None:
     data = require_data("mnist").parent
     require_data("fashion-mnist")
-    _quick("anomaly_oneclass.py", tmp_path, {"LATENTKIT_DATA": str(data)})
+    env = {**SINGLE_THREAD, "LATENTKIT_DATA": str(data)}
+    check_quick_mode("anomaly_oneclass.py", tmp_path, env)
 
 
 @pytest.mark.slow
 def test_tabular_quick_mode_prints_a_table_and_writes_nothing(tmp_path) -> None:
-    _quick("anomaly_tabular.py", tmp_path, {})
-
-
-def _module(name: str):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    check_quick_mode("anomaly_tabular.py", tmp_path, SINGLE_THREAD)
 
 
 def test_pca_components_for_a_variance_fraction() -> None:
-    count = _module("anomaly_oneclass").pca_components_for
+    count = benchmark_module("anomaly_oneclass").pca_components_for
     variances = np.array([5.0, 3.0, 1.0, 1.0])  # cumulative fractions 0.5, 0.8, 0.9, 1.0
     assert count(variances, 0.5) == 1
     assert count(variances, 0.6) == 2
@@ -59,7 +36,7 @@ def test_pca_components_for_a_variance_fraction() -> None:
 
 
 def test_pca_error_is_the_squared_distance_to_the_principal_plane() -> None:
-    pca_error = _module("anomaly_oneclass").PCAError
+    pca_error = benchmark_module("anomaly_oneclass").PCAError
     rng = np.random.default_rng(0)
     # points spread in the x-y plane around (1, 2, 3) with a tiny z noise: 2 components
     # explain 90%; the error of a point is its squared z-distance to the plane z = 3
@@ -72,7 +49,7 @@ def test_pca_error_is_the_squared_distance_to_the_principal_plane() -> None:
 
 
 def test_anomaly_count_makes_the_requested_fraction() -> None:
-    tabular = _module("anomaly_tabular")
+    tabular = benchmark_module("anomaly_tabular")
     # 357 benign rows, 8% anomalies: a / (357 + a) = 0.08 -> a = 0.08 * 357 / 0.92 = 31.04
     assert tabular.anomaly_count(357, 0.08) == 31
     assert tabular.anomaly_count(900, 0.10) == 100  # 100 / 1000
@@ -81,7 +58,7 @@ def test_anomaly_count_makes_the_requested_fraction() -> None:
 
 
 def test_tabular_tasks_have_the_documented_sizes_and_z_scores() -> None:
-    tabular = _module("anomaly_tabular")
+    tabular = benchmark_module("anomaly_tabular")
     (cancer,) = tabular.tasks_of("breast cancer", seed=0)
     assert len(cancer.x) == 357 + 31 and cancer.anomalous.sum() == 31
     assert cancer.x.mean(0) == pytest.approx(np.zeros(30), abs=1e-9)

@@ -3,19 +3,15 @@ prints its table and writes nothing; their helper maths is checked against close
 
 from __future__ import annotations
 
-import importlib
-import os
 import statistics
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from tests.conftest import REPO, require_data
+from tests.benchmarks._scripts import benchmark_module, check_quick_mode
+from tests.conftest import require_data
 
-BENCHMARKS = REPO / "benchmarks"
 SCRIPTS = {"colorization.py": "images", "semi_supervised.py": "mnist"}
 
 
@@ -23,26 +19,12 @@ SCRIPTS = {"colorization.py": "images", "semi_supervised.py": "mnist"}
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 def test_quick_mode_prints_a_table_and_writes_nothing(script: str, tmp_path) -> None:
     data = require_data(SCRIPTS[script]).parent
-    results, figures = tmp_path / "RESULTS.md", tmp_path / "figures"
-    command = [sys.executable, str(BENCHMARKS / script), "--quick", "--threads", "1",
-               "--results", str(results), "--figures", str(figures)]  # fmt: skip
-    env = {**os.environ, "LATENTKIT_DATA": str(data), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "|---" in done.stdout  # a Markdown table was printed
-    assert not results.exists() and not figures.exists()
-
-
-def _module(name: str):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    env = {"LATENTKIT_DATA": str(data), "OMP_NUM_THREADS": "1"}
+    check_quick_mode(script, tmp_path, env, args=["--threads", "1"], timeout=120)
 
 
 def test_error_percent_and_mean_std_match_closed_forms() -> None:
-    semi = _module("semi_supervised")
+    semi = benchmark_module("semi_supervised")
     truth = np.arange(200) % 10
     predicted = truth.copy()
     predicted[:7] = (predicted[:7] + 1) % 10  # 7 of 200 wrong
@@ -57,7 +39,7 @@ def test_error_percent_and_mean_std_match_closed_forms() -> None:
 
 
 def test_gray_detection_and_side_by_side_panels() -> None:
-    color = _module("colorization")
+    color = benchmark_module("colorization")
     g = torch.rand(1, 8, 12)
     assert color.is_gray(g.expand(3, -1, -1))
     tinted = g.expand(3, -1, -1).clone()

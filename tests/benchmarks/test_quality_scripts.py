@@ -3,17 +3,12 @@ and the Fréchet distance of ``sample_quality.py`` is checked against closed for
 
 from __future__ import annotations
 
-import importlib
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, require_data
+from tests.benchmarks._scripts import benchmark_module, check_quick_mode
+from tests.conftest import require_data
 
-BENCHMARKS = REPO / "benchmarks"
 SCRIPTS = ["mnist_likelihood.py", "ae_vs_pca.py", "sample_quality.py"]
 
 
@@ -21,26 +16,11 @@ SCRIPTS = ["mnist_likelihood.py", "ae_vs_pca.py", "sample_quality.py"]
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_quick_mode_prints_a_table_and_writes_nothing(script: str, tmp_path) -> None:
     data = require_data("mnist").parent
-    results, figures = tmp_path / "RESULTS.md", tmp_path / "figures"
-    command = [sys.executable, str(BENCHMARKS / script), "--quick", "--results", str(results),
-               "--figures", str(figures)]  # fmt: skip
-    env = {**os.environ, "LATENTKIT_DATA": str(data)}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "|---" in done.stdout  # a Markdown table was printed
-    assert not results.exists() and not figures.exists()
-
-
-def _sample_quality():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module("sample_quality")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    check_quick_mode(script, tmp_path, {"LATENTKIT_DATA": str(data)}, timeout=120)
 
 
 def test_frechet_distance_matches_closed_forms() -> None:
-    fd = _sample_quality().frechet_distance
+    fd = benchmark_module("sample_quality").frechet_distance
     rng = np.random.default_rng(0)
     a = rng.normal(size=(20000, 3))
     assert fd(a, a) == pytest.approx(0.0, abs=1e-9)

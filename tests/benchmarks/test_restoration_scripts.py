@@ -3,18 +3,14 @@ table and writes nothing; their helpers are checked against closed forms."""
 
 from __future__ import annotations
 
-import importlib
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from tests.conftest import REPO, require_data
+from tests.benchmarks._scripts import benchmark_module, check_quick_mode
+from tests.conftest import require_data
 
-BENCHMARKS = REPO / "benchmarks"
 SCRIPTS = ["denoising.py", "inpainting.py"]
 
 
@@ -24,28 +20,13 @@ def test_quick_mode_prints_a_table_and_writes_nothing(script: str, tmp_path) -> 
     data = require_data("mnist").parent
     if script == "denoising.py":
         require_data("images")
-    results, figures = tmp_path / "RESULTS.md", tmp_path / "figures"
-    command = [sys.executable, str(BENCHMARKS / script), "--quick", "--results", str(results),
-               "--figures", str(figures)]  # fmt: skip
-    env = {**os.environ, "LATENTKIT_DATA": str(data), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "|---" in done.stdout  # a Markdown table was printed
-    assert not results.exists() and not figures.exists()
-
-
-def _script(name: str):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    check_quick_mode(script, tmp_path, {"LATENTKIT_DATA": str(data), "OMP_NUM_THREADS": "1"})
 
 
 def test_unclipped_noise_has_the_psnr_of_its_sigma() -> None:
     from latentkit.evaluation.metrics import psnr
 
-    denoising = _script("denoising")
+    denoising = benchmark_module("denoising")
     clean = torch.full((4, 1, 200, 200), 0.5)
     noisy = denoising.add_noise(clean, 25 / 255, seed=0, clip=False)
     # E[(noise)^2] = sigma^2, so PSNR = 20 log10(255 / 25) = 20.17 dB
@@ -56,14 +37,14 @@ def test_unclipped_noise_has_the_psnr_of_its_sigma() -> None:
 
 
 def test_to_8bit_rounds_to_the_nearest_level_and_clips() -> None:
-    to_8bit = _script("denoising").to_8bit
+    to_8bit = benchmark_module("denoising").to_8bit
     x = torch.tensor([-0.2, 0.0, 0.5 / 255, 0.6 / 255, 100.4 / 255, 1.3]).view(1, 1, 1, 6)
     expected = torch.tensor([0.0, 0.0, 0.0, 1.0, 100.0, 255.0]) / 255
     assert torch.allclose(to_8bit(x).flatten(), expected)
 
 
 def test_mean_fills_match_closed_forms() -> None:
-    inpainting = _script("inpainting")
+    inpainting = benchmark_module("inpainting")
     train = torch.stack([torch.full((1, 2, 2), v) for v in (0.0, 0.2, 1.0)])  # pixel mean 0.4
     x = torch.tensor([[[[1.0, 0.5], [0.0, 0.3]]]])
     missing = torch.tensor([[[[False, True], [False, True]]]])
@@ -74,7 +55,7 @@ def test_mean_fills_match_closed_forms() -> None:
 
 
 def test_biharmonic_keeps_observed_pixels_and_fills_a_plane_exactly() -> None:
-    inpainting = _script("inpainting")
+    inpainting = benchmark_module("inpainting")
     rows, cols = torch.meshgrid(torch.arange(12.0), torch.arange(12.0), indexing="ij")
     plane = ((rows + 2 * cols) / 40)[None, None]  # biharmonic functions include planes
     missing = torch.zeros_like(plane, dtype=torch.bool)
