@@ -17,6 +17,7 @@ from latentkit import (
 )
 from latentkit.errors import ConfigError
 from latentkit.evaluation import active_units, elbo, kl_per_dimension, log_likelihood
+from latentkit.evaluation.likelihood import default_max_rows
 from latentkit.models import schedules
 from latentkit.nn import NetworkConfig
 
@@ -68,6 +69,27 @@ def test_log_likelihood_matches_closed_form_for_linear_gaussian():
         estimate = log_likelihood(model, x, k=k, batch_size=16, max_rows=20, generator=g)
         assert torch.allclose(estimate.double(), exact, atol=1e-6), (estimate - exact).abs().max()
     assert torch.allclose(elbo(model, x, samples=3, generator=g).double(), exact, atol=1e-6)
+
+
+def test_log_likelihood_chunking_does_not_change_the_estimate():
+    model, b, _ = linear_gaussian_vae()
+    assert default_max_rows(torch.device("cpu")) == 2048
+    assert default_max_rows(torch.device("cuda")) > default_max_rows(torch.device("cpu"))
+    with torch.no_grad():  # the encoder is no longer the exact posterior: the weights vary
+        model.decoder.mlp.out.weight.mul_(1.2)
+    w = model.decoder.mlp.out.weight.detach()
+    sigma = model.config.likelihood_scale
+    cov = w @ w.T + sigma**2 * torch.eye(len(b), dtype=torch.float64)
+    x = torch.distributions.MultivariateNormal(b, covariance_matrix=cov).sample((10,))
+    exact = torch.distributions.MultivariateNormal(b, covariance_matrix=cov).log_prob(x)
+    # the default (one chunk of 10 x 204 rows per batch) and tiny chunks (10 x 3) both give a
+    # consistent estimate: the streaming log-sum-exp over chunks is exact
+    for max_rows in (None, 30):
+        g = torch.Generator().manual_seed(0)
+        estimate = log_likelihood(model, x, k=2000, max_rows=max_rows, generator=g).double()
+        assert (estimate - exact).abs().max() < 0.15, (max_rows, (estimate - exact).abs().max())
+    with pytest.raises(ValueError, match="max_rows"):
+        log_likelihood(model, x, k=5, max_rows=0)
 
 
 def test_iwae_bound_is_above_elbo_and_grows_with_k():

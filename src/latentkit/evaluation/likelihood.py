@@ -7,6 +7,11 @@ The estimator of Burda et al. (2015, "Importance weighted autoencoders", eq. 15)
 a lower bound that tightens as k grows and is consistent as k -> infinity. The k samples are
 drawn in chunks and combined with a streaming log-sum-exp, so memory stays bounded by
 ``max_rows`` decoder rows whatever k is (k = 5000 on MNIST needs no more memory than k = 50).
+
+Chunk size matters for speed on a CPU: a chunk whose activations fit in cache runs faster than a
+large one (an MLP VAE on MNIST, 2 threads: about 85 000 decoder rows/s with 2048-row chunks
+against 55 000 with 50 000-row chunks), while a GPU wants large chunks. The default follows the
+model's device.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from torch import Tensor
 from latentkit.models.base import AbstractModel
 
 __all__ = ["elbo", "log_likelihood"]
+
+_CPU_MAX_ROWS = 2048
+_ACCELERATOR_MAX_ROWS = 65_536
+
+
+def default_max_rows(device: torch.device) -> int:
+    """Decoder rows per chunk when ``max_rows`` is not given: small on a CPU, large elsewhere."""
+    return _CPU_MAX_ROWS if device.type == "cpu" else _ACCELERATOR_MAX_ROWS
 
 
 def _check_model(model: AbstractModel) -> None:
@@ -45,7 +58,7 @@ def log_likelihood(
     k: int = 1000,
     y: Tensor | None = None,
     batch_size: int = 100,
-    max_rows: int = 50_000,
+    max_rows: int | None = None,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Per-sample importance-sampled estimate of ``log p(x)`` in nats.
@@ -62,8 +75,9 @@ def log_likelihood(
         Labels, for conditional models.
     batch_size : int
         Data points per forward pass.
-    max_rows : int
-        Upper bound on ``batch_size * k_chunk``, the decoder rows evaluated at once.
+    max_rows : int, optional
+        Upper bound on ``batch_size * k_chunk``, the decoder rows evaluated at once (at least
+        one sample per data point). Default: 2048 on a CPU, 65536 on an accelerator.
     generator : torch.Generator, optional
         Makes the estimate reproducible.
 
@@ -73,13 +87,14 @@ def log_likelihood(
         The estimate for each data point, on the CPU.
     """
     _check_model(model)
+    device = model.device
+    max_rows = default_max_rows(device) if max_rows is None else max_rows
     if k < 1 or batch_size < 1 or max_rows < 1:
         raise ValueError(
             f"k, batch_size and max_rows must be >= 1, got {k}, {batch_size}, {max_rows}."
         )
     was_training = model.training
     model.eval()
-    device = model.device
     chunk = max(1, min(k, max_rows // batch_size))
     out = []
     try:
