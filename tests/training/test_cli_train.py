@@ -28,7 +28,7 @@ def test_train_one_epoch_on_digits_writes_the_run_folder(tmp_path):
     (tmp_path / "settings.json").write_text(json.dumps(settings))
     out = tmp_path / "run"
     done = _run("--config", str(tmp_path / "settings.json"), "--epochs", "1", "--latent-dim", "4",
-                "--out", str(out))  # fmt: skip
+                "--amp", "bf16", "--out", str(out))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert f"wrote {out}" in done.stdout
     assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors",
@@ -39,6 +39,7 @@ def test_train_one_epoch_on_digits_writes_the_run_folder(tmp_path):
     assert model.latent_dim == 4 and model.config.network.hidden == (32,)  # file kept
     document = json.loads((out / "config.json").read_text())
     assert document["extra"]["train_config"]["epochs"] == 1
+    assert document["extra"]["train_config"]["amp"] == "bf16"
 
 
 def test_bad_settings_fail_in_one_line(tmp_path):

@@ -137,6 +137,35 @@ def test_non_finite_checkpoint_is_refused(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_amp_runs_in_mixed_precision_and_resumes_identically(tmp_path, amp):
+    """The mixed-precision path (autocast; for fp16 a GradScaler whose state is checkpointed)
+    runs on the CPU too, so it is tested here, not only on CUDA."""
+    config = TrainConfig(epochs=3, binarize="dynamic", amp=amp, **FAST)
+    dtypes: set[torch.dtype] = set()
+    reference = make_model(variational=True)
+    reference.dec[2].register_forward_hook(lambda m, i, out: dtypes.add(out.dtype))
+    history = Trainer(config).fit(reference, tiny_data(), out=tmp_path / "a")
+    assert dtypes == {torch.bfloat16 if amp == "bf16" else torch.float16}
+    assert all(v.dtype == torch.float32 for v in reference.state_dict().values())
+    fp32 = Trainer(config.replace(amp="none")).fit(make_model(variational=True), tiny_data())
+    losses = [r["train_loss"] for r in history.records]
+    assert losses[-1] < losses[0]
+    assert losses[-1] == pytest.approx(fp32.records[-1]["train_loss"], rel=0.05)
+    meta = ckpt.latest_checkpoint(tmp_path / "a" / "checkpoints").meta
+    assert (meta["grad_scaler"] is not None) == (amp == "fp16")
+    if amp == "fp16":  # overflowing steps were skipped and the scale backed off: the resume
+        assert meta["grad_scaler"]["scale"] < 2.0**16  # below has a scaler state to restore
+
+    with pytest.raises(Interrupt):
+        Trainer(config, callbacks=[StopAfter(1)]).fit(
+            make_model(variational=True), tiny_data(), out=tmp_path / "b"
+        )
+    resumed = make_model(variational=True, seed=5)
+    Trainer(config).fit(resumed, tiny_data(), out=tmp_path / "b", resume=True)
+    assert_same(weights(reference), weights(resumed))
+
+
 def test_early_stopping_restores_the_best_weights():
     train = tiny_data()
     train.x = torch.full_like(train.x, 3.0)  # learn to output 3 ...

@@ -31,6 +31,7 @@ _TRAIN_FLAGS = {
     "seed": "seed",
     "device": "device",
     "binarize": "binarize",
+    "amp": "amp",
 }
 
 
@@ -50,6 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument("--lr", type=float, default=None, help="learning rate")
     parser.add_argument("--seed", type=int, default=None, help="seed of initialisation and data")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None)
+    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], default=None,
+                        help="mixed precision (for CUDA; fp16 adds a gradient scaler)")  # fmt: skip
     parser.add_argument("--binarize", choices=["none", "dynamic"], default=None,
                         help="dynamic: a fresh Bernoulli draw of every batch")  # fmt: skip
     parser.add_argument("--val-fraction", type=float, default=None,

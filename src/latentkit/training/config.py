@@ -91,7 +91,8 @@ class TrainConfig(Config):
     seed: int = 0
     # "auto" picks cuda, then mps, then cpu
     device: DeviceName = "auto"
-    # mixed precision on CUDA (ignored with a warning elsewhere); fp16 uses a GradScaler
+    # mixed precision: autocast to bf16 or fp16 on cuda (on cpu too, where it helps only with
+    # bf16 hardware; ignored with a warning on mps); fp16 uses a GradScaler
     amp: AmpMode = "none"
     # wrap the loss computation in torch.compile
     compile: bool = False

@@ -15,7 +15,8 @@ on the device and read once per epoch; the NaN guard syncs once per ``nan_check_
 steps (:mod:`.guard`); the optimizers use PyTorch's fused kernels (:mod:`.setup`);
 gradients are released with ``zero_grad(set_to_none=True)``; optional ``torch.compile``
 (of the loss module; models whose ``loss`` branches on ``step`` may recompile),
-channels-last and CUDA mixed precision. Validation runs under ``torch.inference_mode`` with
+channels-last and mixed precision (``amp``: bf16 or fp16 autocast; on CUDA, and on the CPU where
+it mostly serves tests). Validation runs under ``torch.inference_mode`` with
 ``step=None`` (the model's full objective, so warm-up does not move the monitored loss).
 ``step=`` passed to ``model.loss`` during training is the global optimisation step.
 
@@ -56,6 +57,10 @@ from latentkit.training.state import LoopState, checkpoint_payload, restore
 __all__ = ["History", "Trainer"]
 
 logger = logging.getLogger(__name__)
+# devices with torch.autocast and GradScaler support: AMP on cuda; on cpu it runs (and lets the
+# mixed-precision path be tested anywhere) but pays off only on CPUs with bf16 units (AMX,
+# AVX512-BF16); elsewhere it is slower than float32
+AMP_DEVICES = ("cuda", "cpu")
 
 
 @dataclasses.dataclass
@@ -205,11 +210,13 @@ class _Run:
         model.to(device)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
-        amp = config.amp if device.type == "cuda" else "none"
+        amp = config.amp if device.type in AMP_DEVICES else "none"
         if amp != config.amp:
-            logger.warning("amp=%r needs CUDA; training in float32 on %s.", config.amp, device)
+            logger.warning(
+                "amp=%r runs on cuda or cpu; training in float32 on %s.", config.amp, device
+            )
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-        self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
+        self.scaler = torch.amp.GradScaler(device.type) if amp == "fp16" else None
         self.loss_fn: Any = distributed.wrap(distributed.LossModule(model), info, device)
         if config.compile:
             self.loss_fn = torch.compile(self.loss_fn)
