@@ -18,7 +18,8 @@ from tests.training.tiny import DDP_CONFIG, make_model, tiny_data
 def main(weights: str, out: str) -> None:
     torch.set_num_threads(1)
     model = make_model(seed=0)
-    history = Trainer(TrainConfig(**DDP_CONFIG)).fit(
+    device = os.environ.get("LATENTKIT_TEST_DEVICE", "cpu")  # cuda: nccl, one GPU per rank
+    history = Trainer(TrainConfig(**{**DDP_CONFIG, "device": device})).fit(
         model, tiny_data(), tiny_data(30, seed=1), out=out
     )
     assert not torch.distributed.is_initialized(), "fit leaves the group it created"

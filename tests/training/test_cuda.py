@@ -1,0 +1,105 @@
+"""The CUDA paths of the trainer and the estimators (run where a GPU is present).
+
+They are skipped on machines without CUDA (CI has none); on a GPU machine run
+``pytest -m cuda``. The mixed-precision logic itself is also tested on the CPU
+(``test_trainer.py``), so these tests check what only a GPU can show: device placement,
+CUDA generators, autocast on CUDA kernels, the fused optimizers there, and ``nccl``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from latentkit.evaluation import log_likelihood
+from latentkit.training import TrainConfig, Trainer
+from latentkit.training import checkpoint as ckpt
+from tests.models.test_vae_math import linear_gaussian_vae
+from tests.training.test_trainer import Interrupt, StopAfter, _free_port, weights
+from tests.training.tiny import DDP_CONFIG, make_model, tiny_data
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+REPO = Path(__file__).resolve().parents[2]
+GPU = dict(device="cuda", progress=False, batch_size=16)
+
+
+def assert_close(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k].cpu(), b[k].cpu(), rtol=1e-5, atol=1e-6)
+
+
+def test_auto_device_trains_on_cuda_and_is_seeded():
+    config = TrainConfig(epochs=2, binarize="dynamic", **{**GPU, "device": "auto"})
+    runs = []
+    for _ in range(2):
+        model = make_model(variational=True)
+        history = Trainer(config).fit(model, tiny_data(), tiny_data(20, seed=1))
+        assert next(model.parameters()).device.type == "cuda"
+        assert all(r["train_loss"] is not None for r in history.records)
+        runs.append(weights(model))
+    assert_close(*runs)
+
+
+@pytest.mark.parametrize("amp", ["none", "bf16", "fp16"])
+def test_cuda_run_resumes_to_the_same_weights(tmp_path, amp):
+    config = TrainConfig(epochs=3, binarize="dynamic", amp=amp, grad_clip=5.0, **GPU)
+    full = make_model(variational=True)
+    history = Trainer(config).fit(full, tiny_data(), out=tmp_path / "a")
+    losses = [r["train_loss"] for r in history.records]
+    assert losses[-1] < losses[0]
+    meta = ckpt.latest_checkpoint(tmp_path / "a" / "checkpoints").meta
+    assert (meta["grad_scaler"] is not None) == (amp == "fp16")
+    with pytest.raises(Interrupt):
+        Trainer(config, callbacks=[StopAfter(1)]).fit(
+            make_model(variational=True), tiny_data(), out=tmp_path / "b"
+        )
+    resumed = make_model(variational=True, seed=5)
+    Trainer(config).fit(resumed, tiny_data(), out=tmp_path / "b", resume=True)
+    assert_close(weights(full), weights(resumed))
+
+
+def test_nan_guard_rolls_back_on_cuda(caplog):
+    config = TrainConfig(epochs=2, nan_check_every=2, **GPU)
+    model = make_model(nan_at_call=3)
+    history = Trainer(config).fit(model, tiny_data())
+    assert history.nan_rollbacks == 1 and "epoch 1, step 3" in caplog.text
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+
+
+def test_log_likelihood_on_cuda_matches_the_closed_form():
+    model, b, cov = linear_gaussian_vae()
+    model.to("cuda")
+    exact_dist = torch.distributions.MultivariateNormal(b, covariance_matrix=cov)
+    x = exact_dist.sample((64,))
+    g = torch.Generator(device="cuda").manual_seed(0)
+    estimate = log_likelihood(model, x, k=7, generator=g)  # moved to the GPU batch by batch
+    assert estimate.device.type == "cpu"
+    torch.testing.assert_close(estimate.double(), exact_dist.log_prob(x), rtol=0, atol=1e-5)
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="nccl needs two GPUs")
+def test_two_nccl_processes_match_one_process(tmp_path):
+    torchrun = Path(sys.executable).parent / "torchrun"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LATENTKIT_TEST_DEVICE": "cuda"}
+    command = [str(torchrun), "--nnodes=1", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+               f"--master_port={_free_port()}", str(REPO / "tests" / "training" / "ddp_worker.py"),
+               str(tmp_path / "ddp.safetensors"), str(tmp_path / "run")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = make_model(seed=0)
+    Trainer(TrainConfig(**{**DDP_CONFIG, "device": "cuda"})).fit(
+        model, tiny_data(), tiny_data(30, seed=1)
+    )
+    ddp = load_file(tmp_path / "ddp.safetensors")
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(ddp[k], v.cpu(), rtol=1e-4, atol=1e-5)
