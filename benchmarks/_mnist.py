@@ -204,21 +204,28 @@ def fit_for_minutes(
     *,
     checkpoint_s: float | None = None,
     on_checkpoint: Checkpoint | None = None,
+    epochs: int | None = None,
 ) -> tuple[nn.Module, BudgetRun]:
     """Train ``make_model(total_steps)`` with latentkit's Trainer for about ``budget_s``.
 
     ``train_options`` are TrainConfig fields (batch_size, lr, scheduler, binarize, seed, ...).
+    With ``epochs``, the run is that many epochs whatever the time (for comparisons that must
+    not depend on the machine's load), and ``budget_s`` is ignored.
     """
     from latentkit.training import TrainConfig, Trainer
 
     options = {"progress": False, "device": "cpu", **train_options}
     run = BudgetRun()
-    calib = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))[: len(x) // 10]]
-    Trainer(TrainConfig(epochs=1, **options)).fit(make_model(1), calib)  # warm the kernels
-    history = Trainer(TrainConfig(epochs=1, **options)).fit(make_model(1), calib)
-    run.samples_per_second = float(history.records[-1]["samples_per_second"])
-    epoch_s = len(x) / run.samples_per_second
-    run.planned_epochs = max(1, int(0.97 * budget_s / epoch_s))
+    if epochs is not None:
+        budget_s, run.planned_epochs = math.inf, epochs
+    else:
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(1))
+        calib = x[order[: len(x) // 10]]
+        Trainer(TrainConfig(epochs=1, **options)).fit(make_model(1), calib)  # warm the kernels
+        history = Trainer(TrainConfig(epochs=1, **options)).fit(make_model(1), calib)
+        run.samples_per_second = float(history.records[-1]["samples_per_second"])
+        epoch_s = len(x) / run.samples_per_second
+        run.planned_epochs = max(1, int(0.97 * budget_s / epoch_s))
     steps = run.planned_epochs * math.ceil(len(x) / options["batch_size"])
     model = make_model(steps)
     callback = _budget_callback(budget_s, checkpoint_s, on_checkpoint, run)
