@@ -16,10 +16,16 @@ Plus a conv VAE on 28 x 28 (latentkit only, no target). Contenders run interleav
 ``--rounds`` rounds and the best round of each is reported, which damps the noise of a
 shared machine. ``--quick`` trains on 2048 images for a smoke test and writes nothing.
 
+``--device cuda`` runs every contender on the GPU (the plain loop moves each batch there, as
+tutorials do; latentkit keeps the data on the device; the matmul rate is the GPU's fp32 rate)
+and adds latentkit with bf16 autocast; its table goes to a section of its own. On a GPU an
+epoch of 15000 images is a fraction of a second, so pass ``--samples 60000 --epochs 3``.
+
 Usage::
 
     python benchmarks/train_throughput.py            # writes the section of RESULTS.md
     python benchmarks/train_throughput.py --quick
+    python benchmarks/train_throughput.py --device cuda --samples 60000 --epochs 3
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import contextlib
 import io
 import logging
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -64,15 +71,17 @@ def latentkit_vae(conv: bool = False) -> nn.Module:
     return VAE(config)
 
 
-def run_latentkit(x: Tensor, conv: bool = False) -> float:
+def run_latentkit(
+    x: Tensor, device: str, epochs: int, conv: bool = False, amp: str = "none"
+) -> float:
     from latentkit.training import TrainConfig, Trainer
 
     torch.manual_seed(0)
     model = latentkit_vae(conv)
-    config = TrainConfig(epochs=1, batch_size=BATCH, lr=LR, device="cpu", progress=False,
-                         channels_last=conv)  # fmt: skip
+    config = TrainConfig(epochs=epochs, batch_size=BATCH, lr=LR, device=device, progress=False,
+                         channels_last=conv, amp=amp)  # fmt: skip
     history = Trainer(config).fit(model, x)
-    return float(history.records[-1]["samples_per_second"])
+    return statistics.median(float(r["samples_per_second"]) for r in history.records)
 
 
 # -- (b) the plain loop ----------------------------------------------------------------------
@@ -97,29 +106,33 @@ class PlainVAE(nn.Module):
         return recon, mu, logvar
 
 
-def run_plain(x: Tensor) -> float:
+def run_plain(x: Tensor, device: str, epochs: int) -> float:
     from torch.utils.data import DataLoader, TensorDataset
 
     torch.manual_seed(0)
-    model = PlainVAE()
+    model = PlainVAE().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     loader = DataLoader(TensorDataset(x), batch_size=BATCH, shuffle=True)
-    start = time.perf_counter()
-    total = 0.0
-    for (batch,) in loader:
-        optimizer.zero_grad()
-        recon, mu, logvar = model(batch)
-        bce = F.binary_cross_entropy(recon, batch.view(-1, 784), reduction="sum")
-        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-        loss = (bce + kld) / len(batch)
-        loss.backward()
-        total += loss.item()
-        optimizer.step()
-    return len(x) / (time.perf_counter() - start)
+    rates = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        total = 0.0
+        for (batch,) in loader:
+            batch = batch.to(device)
+            optimizer.zero_grad()
+            recon, mu, logvar = model(batch)
+            bce = F.binary_cross_entropy(recon, batch.view(-1, 784), reduction="sum")
+            kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            loss = (bce + kld) / len(batch)
+            loss.backward()
+            total += loss.item()  # syncs the device every step, as tutorials do
+            optimizer.step()
+        rates.append(len(x) / (time.perf_counter() - start))
+    return statistics.median(rates)
 
 
 # -- (c) pythae -------------------------------------------------------------------------------
-def run_pythae(x: Tensor) -> float | str:
+def run_pythae(x: Tensor, device: str, epochs: int) -> float | str:
     try:
         from pythae.models import VAE, VAEConfig
         from pythae.models.base.base_utils import ModelOutput
@@ -157,29 +170,41 @@ def run_pythae(x: Tensor) -> float | str:
             logging.getLogger(name).setLevel(logging.ERROR)
     quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
     with tempfile.TemporaryDirectory() as out, quiet[0], quiet[1]:
-        config = BaseTrainerConfig(output_dir=out, num_epochs=1, learning_rate=LR,
-                                   per_device_train_batch_size=BATCH, no_cuda=True)  # fmt: skip
+        config = BaseTrainerConfig(output_dir=out, num_epochs=epochs, learning_rate=LR,
+                                   per_device_train_batch_size=BATCH,
+                                   no_cuda=device != "cuda")  # fmt: skip
         pipeline = TrainingPipeline(training_config=config, model=model)
         start = time.perf_counter()
         pipeline(train_data=x)
-        return len(x) / (time.perf_counter() - start)
+        return epochs * len(x) / (time.perf_counter() - start)
 
 
 # -- (d) matmul ------------------------------------------------------------------------------
-def run_matmul(n: int = 2048, reps: int = 6) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def run_matmul(device: str, n: int = 2048, reps: int = 6) -> float:
+    """fp32 GFLOP/s of an n x n matmul (on CUDA: 8192, many reps, TF32 as configured)."""
+    if device == "cuda":
+        n, reps = 8192, 50
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
+    _sync(device)
     start = time.perf_counter()
     for _ in range(reps):
         a @ b
+    _sync(device)
     return reps * 2 * n**3 / (time.perf_counter() - start) / 1e9
 
 
-def write_results(command: str, table: str, notes: str) -> None:
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def write_results(section: str, table: str, notes: str) -> None:
     sys.path.insert(0, str(HERE))
     from _results import update_results
 
-    update_results(SECTION, command, table, notes)
+    command = shlex.join(["python", "benchmarks/train_throughput.py", *sys.argv[1:]])
+    update_results(section, command, table, notes)
 
 
 def _targets(
@@ -206,18 +231,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=15000, help="MNIST images per epoch")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-pythae", action="store_true", help="skip pythae")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per contender per round")
     args = parser.parse_args(argv)
+    device, epochs = args.device, args.epochs
     torch.set_num_threads(args.threads)
     x = load_mnist(2048 if args.quick else args.samples)
     rounds = 1 if args.quick else args.rounds
-    pythae = (lambda: "skipped (--no-pythae)") if args.no_pythae else (lambda: run_pythae(x))
+    pythae = (
+        (lambda: "skipped (--no-pythae)")
+        if args.no_pythae
+        else (lambda: run_pythae(x, device, epochs))
+    )
     contenders = {
-        "latentkit Trainer": lambda: run_latentkit(x),
-        "plain PyTorch loop": lambda: run_plain(x),
+        "latentkit Trainer": lambda: run_latentkit(x, device, epochs),
+        "plain PyTorch loop": lambda: run_plain(x, device, epochs),
         "pythae TrainingPipeline": pythae,
-        "latentkit Trainer, conv VAE": lambda: run_latentkit(x[: len(x) // 4], conv=True),
-        "matmul": run_matmul,
+        "latentkit Trainer, conv VAE": lambda: run_latentkit(
+            x[: len(x) // 4], device, epochs, conv=True
+        ),
+        "matmul": lambda: run_matmul(device),
     }
+    if device == "cuda":
+        contenders["latentkit Trainer, bf16 autocast"] = lambda: run_latentkit(
+            x, device, epochs, amp="bf16"
+        )
     runs: dict[str, list[float]] = {name: [] for name in contenders}
     skipped: dict[str, str] = {}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -243,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(f"| {name} | {skipped[name]} | | |")
             continue
         median, top = statistics.median(values), max(values)
-        if name == "latentkit Trainer" or name.endswith("conv VAE"):
+        if name == "latentkit Trainer" or name.startswith("latentkit Trainer,"):
             ratio = "(reference)" if name == "latentkit Trainer" else "(no target)"
         else:
             ratios = [a / b for a, b in zip(lk_runs, values, strict=True)]
@@ -252,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(f"| {name} | {median:,.0f} | {top:,.0f} | {ratio} |")
     effective = 6 * params * lk / 1e9
     best_effective = 6 * params * max(lk_runs) / 1e9
-    rows.append(f"| fp32 matmul 2048x2048 (best) | {matmul:,.1f} GFLOP/s | | |")
+    size = 8192 if device == "cuda" else 2048
+    rows.append(f"| fp32 matmul {size}x{size} (best) | {matmul:,.1f} GFLOP/s | | |")
     rows.append(
         f"| latentkit effective rate (6 x {params:,} params x samples/s) | "
         f"{effective:,.1f} GFLOP/s = {effective / matmul:.0%} of matmul | "
@@ -260,30 +299,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     table = "\n".join(rows)
     verdict = _targets(runs, lk_runs, effective / matmul, skipped)
+    where = (
+        f"{torch.cuda.get_device_name()}, CUDA {torch.version.cuda}, torch {torch.__version__}"
+        if device == "cuda"
+        else f"{args.threads} threads"
+    )
     notes = (
-        f"{args.threads} threads, {len(x)} MNIST images (conv VAE: {len(x) // 4}), batch {BATCH}, "
-        f"Adam, one epoch per contender per round, {rounds} interleaved rounds. "
+        f"{where}, {len(x)} MNIST images (conv VAE: {len(x) // 4}), batch {BATCH}, "
+        f"Adam, {epochs} epoch(s) per contender per round, {rounds} interleaved rounds. "
         f"1-minute load average at the start: {load:.1f} on {os.cpu_count()} cores: the "
         "machine is shared, so a contender's best round mostly says when the neighbours were "
         "quiet; the per-round ratio compares contenders that ran back to back.\n\n"
-        f"Targets in this run: {verdict}.\n\n"
-        "What limits the speed: a profile of one step (quiet machine) puts about three "
-        "quarters of its time in the matmuls (mm/addmm, forward and backward), which already "
-        "run at roughly 80% of the 2048x2048 rate; the rest is memory-bound elementwise work "
-        "(ReLU and its backward, BCE-with-logits, sampling, KL) and the optimizer (fused Adam, "
-        "~1.5 ms per step against ~11 ms for foreach and ~16 ms for the default per-parameter "
-        "Adam that the plain loop and pythae use). A bare loop of the same model steps "
-        "(no Trainer) runs at the Trainer's speed, so the loop adds no overhead; torch.compile "
-        "and flushing denormals gave no measurable gain. With the matmuls fixed by the model, "
-        "2x pythae would need pythae's non-matmul work to exceed its matmul time, which it "
-        "does not on a CPU: the Trainer's savings (per-sample DataLoader indexing, .item() "
-        "syncs, unfused Adam) matter most on a GPU, where the matmuls are cheap."
+        f"Targets in this run: {verdict}.\n\n" + (CUDA_NOTE if device == "cuda" else CPU_NOTE)
     )
     print(table)
     print(notes)
     if not args.quick:
-        write_results("python benchmarks/train_throughput.py", table, notes)
+        write_results(SECTION + (" (CUDA)" if device == "cuda" else ""), table, notes)
     return 0
+
+
+CUDA_NOTE = (
+    "GPU run: the speed limits described for the CPU table do not carry over, and this run "
+    "was not profiled; the rows are what the GPU measured, nothing more."
+)
+CPU_NOTE = (
+    "What limits the speed: a profile of one step (quiet machine) puts about three "
+    "quarters of its time in the matmuls (mm/addmm, forward and backward), which already "
+    "run at roughly 80% of the 2048x2048 rate; the rest is memory-bound elementwise work "
+    "(ReLU and its backward, BCE-with-logits, sampling, KL) and the optimizer (fused Adam, "
+    "~1.5 ms per step against ~11 ms for foreach and ~16 ms for the default per-parameter "
+    "Adam that the plain loop and pythae use). A bare loop of the same model steps "
+    "(no Trainer) runs at the Trainer's speed, so the loop adds no overhead; torch.compile "
+    "and flushing denormals gave no measurable gain. With the matmuls fixed by the model, "
+    "2x pythae would need pythae's non-matmul work to exceed its matmul time, which it "
+    "does not on a CPU: the Trainer's savings (per-sample DataLoader indexing, .item() "
+    "syncs, unfused Adam) matter most on a GPU, where the matmuls are cheap."
+)
 
 
 if __name__ == "__main__":
