@@ -17,7 +17,7 @@ from latentkit import (
 )
 from latentkit.errors import ConfigError
 from latentkit.evaluation import active_units, elbo, kl_per_dimension, log_likelihood
-from latentkit.evaluation.likelihood import default_max_rows
+from latentkit.evaluation.likelihood import _default_max_rows
 from latentkit.models import schedules
 from latentkit.nn import NetworkConfig
 
@@ -71,25 +71,53 @@ def test_log_likelihood_matches_closed_form_for_linear_gaussian():
     assert torch.allclose(elbo(model, x, samples=3, generator=g).double(), exact, atol=1e-6)
 
 
-def test_log_likelihood_chunking_does_not_change_the_estimate():
+def _perturbed_linear_gaussian_vae():
+    """The linear-Gaussian VAE with its decoder scaled by 1.2, so that the encoder is no longer
+    the exact posterior and the importance weights vary; and the exact ``log p(x)``."""
     model, b, _ = linear_gaussian_vae()
-    assert default_max_rows(torch.device("cpu")) == 2048
-    assert default_max_rows(torch.device("cuda")) > default_max_rows(torch.device("cpu"))
-    with torch.no_grad():  # the encoder is no longer the exact posterior: the weights vary
+    with torch.no_grad():
         model.decoder.mlp.out.weight.mul_(1.2)
     w = model.decoder.mlp.out.weight.detach()
     sigma = model.config.likelihood_scale
     cov = w @ w.T + sigma**2 * torch.eye(len(b), dtype=torch.float64)
-    x = torch.distributions.MultivariateNormal(b, covariance_matrix=cov).sample((10,))
-    exact = torch.distributions.MultivariateNormal(b, covariance_matrix=cov).log_prob(x)
-    # the default (one chunk of 10 x 204 rows per batch) and tiny chunks (10 x 3) both give a
-    # consistent estimate: the streaming log-sum-exp over chunks is exact
+    return model, torch.distributions.MultivariateNormal(b, covariance_matrix=cov)
+
+
+def test_log_likelihood_chunking_does_not_change_the_estimate():
+    assert _default_max_rows(torch.device("cpu")) == 2048
+    assert _default_max_rows(torch.device("cuda")) > _default_max_rows(torch.device("cpu"))
+    model, exact = _perturbed_linear_gaussian_vae()
+    x = exact.sample((10,))
+    # the default (chunks of 10 x 204 rows) and tiny chunks (10 x 3 rows) agree with the
+    # closed form and with each other: the streaming log-sum-exp over chunks is exact (if only
+    # the last chunk counted, the error would be about log(2000 / 204) = 2.3 nats)
+    estimates = []
     for max_rows in (None, 30):
         g = torch.Generator().manual_seed(0)
-        estimate = log_likelihood(model, x, k=2000, max_rows=max_rows, generator=g).double()
-        assert (estimate - exact).abs().max() < 0.15, (max_rows, (estimate - exact).abs().max())
+        estimate = log_likelihood(model, x, k=2000, batch_size=10, max_rows=max_rows, generator=g)
+        assert (estimate.double() - exact.log_prob(x)).abs().max() < 0.15, max_rows
+        estimates.append(estimate)
+    assert (estimates[0] - estimates[1]).abs().mean() < 0.06  # Monte Carlo noise only
     with pytest.raises(ValueError, match="max_rows"):
         log_likelihood(model, x, k=5, max_rows=0)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_log_likelihood_on_cuda_matches_the_closed_form_and_is_seeded():
+    model, exact = _perturbed_linear_gaussian_vae()
+    model.to("cuda")
+    x = exact.sample((32,))  # on the CPU: moved to the GPU batch by batch
+
+    def estimate(seed: int) -> torch.Tensor:
+        g = torch.Generator(device="cuda").manual_seed(seed)
+        return log_likelihood(model, x, k=2000, batch_size=16, generator=g)
+
+    first = estimate(0)
+    assert first.device.type == "cpu"
+    assert (first.double() - exact.log_prob(x)).abs().max() < 0.15
+    assert torch.equal(first, estimate(0))
+    assert not torch.equal(first, estimate(1))
 
 
 def test_iwae_bound_is_above_elbo_and_grows_with_k():

@@ -28,7 +28,7 @@ def test_train_one_epoch_on_digits_writes_the_run_folder(tmp_path):
     (tmp_path / "settings.json").write_text(json.dumps(settings))
     out = tmp_path / "run"
     done = _run("--config", str(tmp_path / "settings.json"), "--epochs", "1", "--latent-dim", "4",
-                "--amp", "bf16", "--out", str(out))  # fmt: skip
+                "--out", str(out))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert f"wrote {out}" in done.stdout
     assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors",
@@ -39,10 +39,19 @@ def test_train_one_epoch_on_digits_writes_the_run_folder(tmp_path):
     assert model.latent_dim == 4 and model.config.network.hidden == (32,)  # file kept
     document = json.loads((out / "config.json").read_text())
     assert document["extra"]["train_config"]["epochs"] == 1
-    assert document["extra"]["train_config"]["amp"] == "bf16"
 
 
 def test_bad_settings_fail_in_one_line(tmp_path):
     done = _run("--data", "digits", "--epochs", "0", "--out", str(tmp_path / "run"))
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "epochs" in done.stderr
+
+
+def test_amp_flag_reaches_the_trainer(tmp_path):
+    out = tmp_path / "run"
+    done = _run("--data", "digits", "--epochs", "1", "--latent-dim", "2", "--val-fraction", "0",
+                "--device", "cpu", "--amp", "bf16", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "amp='bf16' on the CPU" in done.stderr  # the warning that it is slow there
+    document = json.loads((out / "config.json").read_text())
+    assert document["extra"]["train_config"]["amp"] == "bf16"

@@ -6,7 +6,6 @@ import json
 import os
 import pickle
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,35 +18,24 @@ from latentkit.errors import CheckpointError, ConfigError, TrainingError
 from latentkit.safe_tensors import validate_header
 from latentkit.training import Callback, CorruptionConfig, TrainConfig, Trainer
 from latentkit.training import checkpoint as ckpt
-from tests.training.tiny import DDP_CONFIG, make_model, tiny_data
+from tests.training.tiny import (
+    DDP_CONFIG,
+    Interrupt,
+    StopAfter,
+    free_port,
+    make_model,
+    tiny_data,
+    weights,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = dict(device="cpu", progress=False, batch_size=16)
-
-
-def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAfter(Callback):
-    """Simulates a crash right after the checkpoint of epoch ``n`` was written."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def on_epoch_end(self, epoch, record, model):
-        if epoch == self.n:
-            raise Interrupt
 
 
 class Recorder(Callback):
@@ -260,12 +248,6 @@ def test_config_errors_name_the_field():
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
                     reason="torchrun not installed")  # fmt: skip
 def test_two_gloo_processes_match_one_process(tmp_path):
@@ -273,7 +255,7 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     env.pop("CI", None)
     command = [str(torchrun), "--nnodes=1", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-               f"--master_port={_free_port()}", str(REPO / "tests" / "training" / "ddp_worker.py"),
+               f"--master_port={free_port()}", str(REPO / "tests" / "training" / "ddp_worker.py"),
                str(tmp_path / "ddp.safetensors"), str(tmp_path / "run")]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]

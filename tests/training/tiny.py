@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 
 import torch
 from torch import Tensor, nn
@@ -10,6 +11,7 @@ from torch import Tensor, nn
 from latentkit.config import Config
 from latentkit.data.dataset import Dataset
 from latentkit.models.base import AbstractModel, LossOutput
+from latentkit.training import Callback
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,3 +77,29 @@ def make_model(seed: int = 0, **fields) -> TinyModel:
 
 #: the run compared between one process and two ``gloo`` processes
 DDP_CONFIG = dict(epochs=2, batch_size=16, lr=1e-2, device="cpu", progress=False, seed=3)
+
+
+def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAfter(Callback):
+    """Simulates a crash right after the checkpoint of epoch ``n`` was written."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def on_epoch_end(self, epoch, record, model):
+        if epoch == self.n:
+            raise Interrupt
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for torchrun's rendezvous)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument("--seed", type=int, default=None, help="seed of initialisation and data")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None)
     parser.add_argument("--amp", choices=["none", "bf16", "fp16"], default=None,
-                        help="mixed precision (for CUDA; fp16 adds a gradient scaler)")  # fmt: skip
+                        help="mixed precision (for GPUs; fp16 adds a gradient scaler)")  # fmt: skip
     parser.add_argument("--binarize", choices=["none", "dynamic"], default=None,
                         help="dynamic: a fresh Bernoulli draw of every batch")  # fmt: skip
     parser.add_argument("--val-fraction", type=float, default=None,

@@ -11,7 +11,9 @@ drawn in chunks and combined with a streaming log-sum-exp, so memory stays bound
 Chunk size matters for speed on a CPU: a chunk whose activations fit in cache runs faster than a
 large one (an MLP VAE on MNIST, 2 threads: about 85 000 decoder rows/s with 2048-row chunks
 against 55 000 with 50 000-row chunks), while a GPU wants large chunks. The default follows the
-model's device.
+model's device. The random draws follow the chunks, so a seeded estimate is reproduced by
+the same ``max_rows`` (and batch size) on the same kind of device; pass ``max_rows`` to
+reproduce a number across devices or across versions that changed the default.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _CPU_MAX_ROWS = 2048
 _ACCELERATOR_MAX_ROWS = 65_536
 
 
-def default_max_rows(device: torch.device) -> int:
+def _default_max_rows(device: torch.device) -> int:
     """Decoder rows per chunk when ``max_rows`` is not given: small on a CPU, large elsewhere."""
     return _CPU_MAX_ROWS if device.type == "cpu" else _ACCELERATOR_MAX_ROWS
 
@@ -88,7 +90,7 @@ def log_likelihood(
     """
     _check_model(model)
     device = model.device
-    max_rows = default_max_rows(device) if max_rows is None else max_rows
+    max_rows = _default_max_rows(device) if max_rows is None else max_rows
     if k < 1 or batch_size < 1 or max_rows < 1:
         raise ValueError(
             f"k, batch_size and max_rows must be >= 1, got {k}, {batch_size}, {max_rows}."

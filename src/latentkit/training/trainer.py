@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 # devices with torch.autocast and GradScaler support: AMP on cuda; on cpu it runs (and lets the
 # mixed-precision path be tested anywhere) but pays off only on CPUs with bf16 units (AMX,
 # AVX512-BF16); elsewhere it is slower than float32
-AMP_DEVICES = ("cuda", "cpu")
+_AMP_DEVICES = ("cuda", "cpu")
 
 
 @dataclasses.dataclass
@@ -210,10 +210,16 @@ class _Run:
         model.to(device)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
-        amp = config.amp if device.type in AMP_DEVICES else "none"
+        amp = config.amp if device.type in _AMP_DEVICES else "none"
         if amp != config.amp:
             logger.warning(
                 "amp=%r runs on cuda or cpu; training in float32 on %s.", config.amp, device
+            )
+        elif amp != "none" and device.type == "cpu":
+            logger.warning(
+                "amp=%r on the CPU: autocast is slower than float32 unless the CPU has bf16 "
+                "units (AMX, AVX512-BF16); set amp='none' for CPU runs.",
+                amp,
             )
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
         self.scaler = torch.amp.GradScaler(device.type) if amp == "fp16" else None
