@@ -167,7 +167,7 @@ class BudgetRun:
     seconds: float = 0.0  # training wall time, evaluations excluded
     epochs: int = 0
     planned_epochs: int = 0
-    samples_per_second: float = 0.0  # of the calibration epoch
+    samples_per_second: float = 0.0  # of the calibration epoch (fixed epochs: median epoch)
     records: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -232,6 +232,9 @@ def fit_for_minutes(
     config = TrainConfig(epochs=run.planned_epochs, **options)
     history = Trainer(config, callbacks=[callback]).fit(model, x)
     run.records = history.records
+    if epochs is not None:  # no calibration epoch: the median epoch of the run itself
+        rates = sorted(float(r["samples_per_second"]) for r in history.records)
+        run.samples_per_second = rates[len(rates) // 2]
     return model, run
 
 

@@ -39,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _mnist import add_common_arguments, fit_for_minutes, load_mnist, machine_line, write_section
 from _results import markdown_table, print_table
+from latentkit.nn import NetworkConfig
+from latentkit.training import CorruptionConfig
 
 SECTION = "Autoencoder vs PCA (MNIST, 30-D codes)"
 ANCHOR_AE, ANCHOR_PCA = 3.00, 13.87
@@ -66,10 +68,8 @@ def pca_errors(train: Tensor, test: Tensor, dims: int) -> tuple[float, float, fl
     return squared_error(train, project(train)), squared_error(test, project(test)), seconds
 
 
-def corruption(spec: str | None) -> object:
+def corruption(spec: str | None) -> CorruptionConfig | None:
     """``KIND:AMOUNT`` as a ``CorruptionConfig`` (None for no corruption)."""
-    from latentkit.training import CorruptionConfig
-
     if spec is None:
         return None
     kind, _, amount = spec.partition(":")
@@ -87,7 +87,7 @@ def ae_error(model: nn.Module, x: Tensor) -> float:
 def describe(args: argparse.Namespace, hidden: tuple[int, ...], channels: tuple[int, ...]) -> str:
     """The autoencoder's setup, for the table."""
     if args.network == "conv":
-        net = f"conv {'-'.join(map(str, channels))} channels, dense 256"
+        net = f"conv {'-'.join(map(str, channels))} channels, dense {NetworkConfig().dense}"
     else:
         net = f"MLP {'-'.join(str(h) for h in (784, *hidden))}"
     extras = [f"dropout {args.dropout:g}" if args.dropout else "",
@@ -102,10 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_arguments(parser, minutes=15.0)
     parser.add_argument("--latent", type=int, default=30)
-    parser.add_argument("--hidden", default="1000,500,250", help="encoder widths")
+    parser.add_argument("--hidden", default="1000,500,250", help="MLP encoder widths")
     parser.add_argument("--reconstruction", choices=["bce", "mse"], default="bce")
     parser.add_argument("--network", choices=["mlp", "conv"], default="mlp")
-    parser.add_argument("--channels", default="32,64", help="conv channels per stage")
+    parser.add_argument("--channels", default="32,64", help="conv channels per stage (--hidden "
+                        "is not used with --network conv)")  # fmt: skip
     parser.add_argument("--dropout", type=float, default=0.0, help="in the dense layers")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="> 0 switches to AdamW")
     parser.add_argument("--corruption", metavar="KIND:AMOUNT", help="denoising, e.g. mask:0.1")
@@ -119,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--checkpoint-minutes", type=float, default=1.5)
     args = parser.parse_args(argv)
+    if args.validation and args.epochs is None and not args.quick:
+        parser.error("--validation compares settings at a fixed length: give --epochs N")
     if args.quick:
         args.minutes, args.checkpoint_minutes = 0.05, 0.02
     torch.set_num_threads(args.threads)
@@ -129,13 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         held_out = len(x_train) // 6
         x_train, x_test = x_train[:-held_out].contiguous(), x_train[-held_out:].contiguous()
         args.no_write = True
+    scored = "validation" if args.validation else "test"
 
     pca_train, pca_test, pca_s = pca_errors(x_train, x_test, args.latent)
     print(f"PCA ({args.latent} components): test {pca_test:.2f}, train {pca_train:.2f} "
           f"({pca_s:.1f} s)", flush=True)  # fmt: skip
 
     from latentkit import Autoencoder, AutoencoderConfig
-    from latentkit.nn import NetworkConfig
 
     hidden = tuple(int(h) for h in args.hidden.split(","))
     channels = tuple(int(c) for c in args.channels.split(","))
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     def checkpoint(seconds: float, epoch: int) -> None:
         error = ae_error(holder["model"], x_test)
         curve.append([f"{seconds / 60:.2f}", epoch, f"{error:.2f}"])
-        print(f"{seconds / 60:.1f} min, epoch {epoch}: test error {error:.2f}", flush=True)
+        print(f"{seconds / 60:.1f} min, epoch {epoch}: {scored} error {error:.2f}", flush=True)
 
     options = dict(batch_size=args.batch_size, lr=args.lr, scheduler="cosine",
                    seed=args.seed, num_threads=args.threads, channels_last=args.network == "conv",
@@ -177,12 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         [f"PCA, {args.latent} components (exact, fit on train)", f"{pca_s / 60:.2f}", "",
          f"{pca_test:.2f}", f"{pca_train:.2f}", f"{ANCHOR_PCA:.2f}"],
     ]  # fmt: skip
-    headers = ["method", "fit time (min)", "epochs (run/planned)", "test error", "train error",
+    headers = ["method", "fit time (min)", "epochs (run/planned)", f"{scored} error", "train error",
                "Hinton & Salakhutdinov 2006"]  # fmt: skip
     table = markdown_table(headers, rows)
-    curve_table = markdown_table(["training time (min)", "epoch", "test error"], curve)
+    curve_table = markdown_table(["training time (min)", "epoch", f"{scored} error"], curve)
     print_table("Squared reconstruction error per MNIST image (summed over pixels)", table)
-    print_table("Autoencoder test error against training time", curve_table)
+    print_table(f"Autoencoder {scored} error against training time", curve_table)
     in_time = run.seconds <= 15.5 * 60
     target = "met" if ae_test <= ANCHOR_AE and in_time else "not met"
     budget = (f"{args.epochs} epochs (fixed), {run.seconds / 60:.1f} min" if args.epochs
