@@ -8,12 +8,6 @@ CUDA generators, autocast on CUDA kernels, the fused optimizers there, and ``ncc
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -22,10 +16,11 @@ from latentkit.training import TrainConfig, Trainer
 from latentkit.training import checkpoint as ckpt
 from tests.training.tiny import (
     DDP_CONFIG,
+    NO_TORCHRUN,
     Interrupt,
     StopAfter,
-    free_port,
     make_model,
+    run_ddp_worker,
     tiny_data,
     weights,
 )
@@ -34,7 +29,6 @@ pytestmark = [
     pytest.mark.cuda,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
-REPO = Path(__file__).resolve().parents[2]
 GPU = dict(device="cuda", progress=False, batch_size=16)
 
 
@@ -89,17 +83,9 @@ def test_nan_guard_rolls_back_on_cuda(caplog):
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="nccl needs two GPUs")
-@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
-                    reason="torchrun not installed")  # fmt: skip
+@pytest.mark.skipif(NO_TORCHRUN, reason="torchrun not installed")
 def test_two_nccl_processes_match_one_process(tmp_path):
-    torchrun = Path(sys.executable).parent / "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO),
-           "LATENTKIT_TEST_DEVICE": "cuda"}  # fmt: skip
-    env.pop("CI", None)
-    command = [str(torchrun), "--nnodes=1", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-               f"--master_port={free_port()}", str(REPO / "tests" / "training" / "ddp_worker.py"),
-               str(tmp_path / "ddp.safetensors"), str(tmp_path / "run")]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    done = run_ddp_worker(tmp_path, "cuda", timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     model = make_model(seed=0)
     Trainer(TrainConfig(**{**DDP_CONFIG, "device": "cuda"})).fit(

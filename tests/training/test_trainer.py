@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -20,15 +15,15 @@ from latentkit.training import Callback, CorruptionConfig, TrainConfig, Trainer
 from latentkit.training import checkpoint as ckpt
 from tests.training.tiny import (
     DDP_CONFIG,
+    NO_TORCHRUN,
     Interrupt,
     StopAfter,
-    free_port,
     make_model,
+    run_ddp_worker,
     tiny_data,
     weights,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 FAST = dict(device="cpu", progress=False, batch_size=16)
 
 
@@ -248,16 +243,9 @@ def test_config_errors_name_the_field():
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
-@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
-                    reason="torchrun not installed")  # fmt: skip
+@pytest.mark.skipif(NO_TORCHRUN, reason="torchrun not installed")
 def test_two_gloo_processes_match_one_process(tmp_path):
-    torchrun = Path(sys.executable).parent / "torchrun"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    env.pop("CI", None)
-    command = [str(torchrun), "--nnodes=1", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-               f"--master_port={free_port()}", str(REPO / "tests" / "training" / "ddp_worker.py"),
-               str(tmp_path / "ddp.safetensors"), str(tmp_path / "run")]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    done = run_ddp_worker(tmp_path, "cpu", timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
 
     model = make_model(seed=0)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -103,3 +108,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+REPO = Path(__file__).resolve().parents[2]
+TORCHRUN = Path(sys.executable).parent / "torchrun"
+#: skip marker arguments for tests that launch torchrun
+NO_TORCHRUN = shutil.which("torchrun", path=str(TORCHRUN.parent)) is None
+
+
+def run_ddp_worker(out: Path, device: str, timeout: float) -> subprocess.CompletedProcess:
+    """Two ranks of ``ddp_worker.py`` under torchrun (``gloo`` on cpu, ``nccl`` on cuda); rank
+    0 writes ``out/ddp.safetensors``, ``out/ddp.loss`` and the run folder ``out/run``."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO),
+           "LATENTKIT_TEST_DEVICE": device}  # fmt: skip
+    env.pop("CI", None)
+    command = [str(TORCHRUN), "--nnodes=1", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+               f"--master_port={free_port()}", str(REPO / "tests" / "training" / "ddp_worker.py"),
+               str(out / "ddp.safetensors"), str(out / "run")]  # fmt: skip
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
