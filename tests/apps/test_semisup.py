@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from latentkit.apps.semisup import M1M2, code_scale, hide_labels, train_m1_m2
+from latentkit.data.dataset import Dataset
 from latentkit.datasets import load
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import TrainConfig
@@ -31,7 +32,8 @@ def test_a_collapsed_unit_is_not_blown_up_to_the_scale_of_the_active_ones() -> N
         code_scale(torch.zeros(1, 3))
 
 
-def test_m1_m2_uses_one_scale_and_classifies_digits() -> None:
+def _m1_m2_on_digits(**options) -> tuple[M1M2, Dataset]:
+    """M1+M2 trained on the digits training split with 10 labels; and the test split."""
     train, test = load("digits", "train"), load("digits", "test")
     y_partial = hide_labels(train.y, 10, seed=0)
     fast = TrainConfig(epochs=10, batch_size=64, lr=2e-3, progress=False, seed=0)
@@ -39,8 +41,13 @@ def test_m1_m2_uses_one_scale_and_classifies_digits() -> None:
     model = train_m1_m2(
         train.x, y_partial, num_classes=10, m1_latent_dim=16,
         m1_network=NetworkConfig(hidden=(128,)), m1_train=fast, latent_dim=8,
-        network=NetworkConfig(hidden=(128,)), train=fast.replace(epochs=20),
+        network=NetworkConfig(hidden=(128,)), train=fast.replace(epochs=20), **options,
     )  # fmt: skip
+    return model, test
+
+
+def test_m1_m2_uses_one_scale_and_classifies_digits() -> None:
+    model, test = _m1_m2_on_digits()
     assert isinstance(model, M1M2) and model.scale.ndim == 0
     assert model.features(test.x[:5]).shape == (5, 16)
     accuracy = (model.predict(test.x) == test.y).float().mean().item()
@@ -85,15 +92,7 @@ def test_sampled_codes_vary_between_epochs_and_predict_from_the_means() -> None:
 
 
 def test_m1_m2_with_sampled_codes_classifies_digits() -> None:
-    train, test = load("digits", "train"), load("digits", "test")
-    y_partial = hide_labels(train.y, 10, seed=0)
-    fast = TrainConfig(epochs=10, batch_size=64, lr=2e-3, progress=False, seed=0)
-    torch.manual_seed(0)
-    model = train_m1_m2(
-        train.x, y_partial, num_classes=10, m1_latent_dim=16,
-        m1_network=NetworkConfig(hidden=(128,)), m1_train=fast, latent_dim=8,
-        network=NetworkConfig(hidden=(128,)), train=fast.replace(epochs=20), sample_codes=True,
-    )  # fmt: skip
+    model, test = _m1_m2_on_digits(sample_codes=True)
     predicted = model.predict(test.x)
     assert torch.equal(predicted, model.predict(test.x))  # the means: deterministic
     accuracy = (predicted == test.y).float().mean().item()
