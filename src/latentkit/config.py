@@ -3,17 +3,30 @@
 Every model and the trainer are built from a config. ``Config.to_dict`` gives plain JSON
 values; ``Config.from_dict`` rebuilds the dataclass and refuses unknown keys and values of the
 wrong type, so a ``config.json`` from a stranger is validated before anything is built from it.
-Subclasses validate field values in ``__post_init__`` by calling the helpers below, which raise
-:class:`~latentkit.errors.ConfigError` naming the field, the value and what is allowed.
+
+Construction in Python is checked too, for every subclass: before a subclass's own
+``__post_init__`` runs, the base checks each field against its annotation (see
+:func:`_check_field`): a ``Literal`` field (also ``Literal | None`` and tuples of
+``Literal``) must hold one of its values, ``int``/``float``/``str``/``bool`` fields a value of
+that kind (an ``int`` is a valid ``float``; numpy scalars are turned into Python ones), a
+nested-config field an instance of that config. ``Config.__init_subclass__`` wraps every
+subclass's ``__post_init__`` to do this, so a new subclass cannot forget it, whether or not it
+calls ``super().__post_init__()``; ``dataclasses.replace`` and ``from_dict`` go through the
+same path. Annotations the check does not know (``dict``, ``Path``, ``Any``...) are left to
+the subclass. Subclasses validate value ranges in ``__post_init__`` by calling the helpers
+below, which raise :class:`~latentkit.errors.ConfigError` naming the field, the value and what
+is allowed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import numbers
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, TypeVar, get_args, get_origin
 
@@ -63,6 +76,20 @@ def check_shape(owner: str, name: str, value: tuple[int, ...]) -> None:
         )
 
 
+def _in_literal(value: Any, allowed: tuple[Any, ...]) -> bool:
+    """``value`` is one of ``allowed``, and a bool only where the Literal lists bools
+    (``True == 1``, so plain ``in`` would let ``True`` pass for ``Literal[1]``)."""
+    return any(
+        isinstance(value, bool) == isinstance(a, bool) and isinstance(value, type(a)) and value == a
+        for a in allowed
+    )
+
+
+def _literal_error(where: str, value: Any, allowed: tuple[Any, ...]) -> ConfigError:
+    # the wording of check_choice
+    return ConfigError(f"{where} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
@@ -90,10 +117,8 @@ def _coerce(owner: str, name: str, tp: Any, value: Any) -> Any:
         raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}.")
     if origin is Literal:
         allowed = get_args(tp)
-        if value not in allowed or isinstance(value, bool) != isinstance(allowed[0], bool):
-            raise ConfigError(
-                f"{where} must be one of {', '.join(map(repr, allowed))}; got {value!r}."
-            )
+        if not _in_literal(value, allowed):
+            raise _literal_error(where, value, allowed)
         return value
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):
@@ -141,6 +166,92 @@ def _coerce(owner: str, name: str, tp: Any, value: Any) -> Any:
     raise ConfigError(f"{where}: unsupported annotation {_type_name(tp)}.")  # pragma: no cover
 
 
+def _is_numpy_bool(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+
+
+def _check_field(owner: str, name: str, tp: Any, value: Any, *, scalars: bool = True) -> Any:
+    """Check ``value``, passed in Python, against the annotation ``tp``; return it, with
+    numpy scalars turned into Python ones.
+
+    Unlike :func:`_coerce` (JSON in), this accepts what Python code naturally passes: an
+    ``int`` for a ``float``, any ``numbers.Integral``/``numbers.Real``, a list for a tuple.
+    Annotations it does not know are accepted unchecked, and so is a union holding one.
+    Items of a tuple or list are checked against ``Literal`` only (``scalars=False``): the
+    subclass checks its sequences of numbers with messages that say what they are for.
+    """
+    where = f"{owner}.{name}"
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_field(owner, name, option, value, scalars=scalars)
+            except ConfigError as exc:
+                errors.append(exc)
+        if len(errors) == 1:  # X | None: the error of X says more than "expected X | None"
+            raise errors[0]
+        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}.")
+    if origin is Literal:
+        allowed = get_args(tp)
+        if not _in_literal(value, allowed):
+            raise _literal_error(where, value, allowed)
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, tuple | list):
+            return value  # the subclass says what it wants (NetworkConfig: "a tuple of integers")
+        args = get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                return value  # left to the subclass
+            item_types = list(args)
+        else:
+            item_types = [args[0] if args else Any] * len(value)
+        items = [
+            _check_field(owner, f"{name}[{i}]", t, v, scalars=False)
+            for i, (t, v) in enumerate(zip(item_types, value, strict=True))
+        ]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
+    if not scalars:
+        return value
+    if isinstance(tp, type) and issubclass(tp, Config):
+        if not isinstance(value, tp):
+            raise ConfigError(
+                f"{where}: expected a {tp.__name__}, got {type(value).__name__} {value!r}."
+            )
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if _is_numpy_bool(value):
+            return bool(value)
+        raise ConfigError(f"{where}: expected True or False, got {value!r}.")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}.")
+        return value if type(value) is int else int(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(f"{where}: expected a number, got {value!r}.")
+        return value if type(value) in (int, float) else float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}.")
+        return value
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"{where}: expected None, got {value!r}.")
+        return None
+    return value  # Any, dict, Path...: not checked here
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Config):
         return value.to_dict()
@@ -162,6 +273,50 @@ class Config:
         if cls not in Config._hints:
             Config._hints[cls] = typing.get_type_hints(cls)
         return Config._hints[cls]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap a subclass's own ``__post_init__`` so that the field check runs first.
+
+        The check runs once per construction: only in the wrapper of the class being built
+        (``type(self)``), not again when a subclass's ``__post_init__`` calls its parent's.
+        """
+        super().__init_subclass__(**kwargs)
+        own: Callable[..., None] | None = cls.__dict__.get("__post_init__")
+        if own is None or getattr(own, "_checks_fields", False):
+            return
+
+        @functools.wraps(own)
+        def checked_post_init(self: Config, *args: Any, **kw: Any) -> None:
+            if type(self).__post_init__ is checked_post_init:
+                self._check_fields()
+            own(self, *args, **kw)
+
+        checked_post_init._checks_fields = True  # type: ignore[attr-defined]
+        cls.__post_init__ = checked_post_init  # type: ignore[attr-defined]
+
+    def __post_init__(self) -> None:
+        # reached by subclasses without their own __post_init__, or through super() from one
+        # (whose wrapper has already checked the fields)
+        if type(self).__post_init__ is Config.__post_init__:
+            self._check_fields()
+
+    def _check_fields(self) -> None:
+        """Check every init field against its annotation (see :func:`_check_field`).
+
+        Raises
+        ------
+        ConfigError
+            Naming ``Class.field``, the value and what is allowed.
+        """
+        cls = type(self)
+        hints = cls._field_types()
+        for f in dataclasses.fields(self):
+            if not f.init:
+                continue
+            value = getattr(self, f.name)
+            checked = _check_field(cls.__name__, f.name, hints[f.name], value)
+            if checked is not value:
+                object.__setattr__(self, f.name, checked)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain JSON-compatible values (nested configs as dicts)."""
