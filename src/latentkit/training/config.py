@@ -125,8 +125,7 @@ class TrainConfig(Config):
     drop_last: bool = False
 
     def __post_init__(self) -> None:
-        owner = "TrainConfig"
-        _check_literals(self)
+        owner = "TrainConfig"  # Literal fields are checked by the Config base
         for name in ("epochs", "batch_size", "step_size", "checkpoint_every", "keep_checkpoints"):
             check_positive(owner, name, getattr(self, name))
         check_positive(owner, "nan_check_every", self.nan_check_every)
