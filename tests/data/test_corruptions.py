@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from latentkit.data.corruptions import (
+    CORRUPTIONS,
+    corrupt,
     gaussian_noise,
+    get_corruption,
     mask_center_box,
     mask_random_boxes,
     mask_random_pixels,
     salt_and_pepper,
 )
 from latentkit.data.patches import extract_patches
+from latentkit.data.transforms import rgb_to_gray
+from latentkit.errors import ConfigError
+from latentkit.training.config import CorruptionConfig
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -104,3 +113,46 @@ def test_random_patches_are_real_windows_and_seeded() -> None:
     assert torch.equal(again, patches)
     with pytest.raises(ValueError, match="needs n_patches"):
         extract_patches(x, 4, mode="random")
+
+
+def test_registry_draws_what_the_functions_draw() -> None:
+    """Each kind is the function it names, with the same random draws (resumed runs and saved
+    configs depend on it)."""
+    x = torch.rand(6, 3, 8, 8, generator=gen(4))
+    expected = {
+        "gaussian": gaussian_noise(x, 0.3, clip=False, generator=gen()),
+        "salt_pepper": salt_and_pepper(x, 0.3, generator=gen()),
+        "mask": mask_random_pixels(x, 0.3, generator=gen())[0],
+        "box_mask": mask_random_boxes(x, 1, 2, generator=gen())[0],  # round(0.3 * 8)
+        "grayscale": rgb_to_gray(x).expand_as(x),
+    }
+    assert set(CORRUPTIONS) == set(expected)
+    for kind, want in expected.items():
+        got = corrupt(x, kind, 0.3, clip=False, generator=gen())
+        assert torch.equal(got, want), kind
+    assert [k for k, c in CORRUPTIONS.items() if c.fraction] == ["salt_pepper", "mask", "box_mask"]
+
+
+def test_unknown_kind_names_the_registered_kinds() -> None:
+    with pytest.raises(ValueError, match=r"unknown corruption kind 'blur'.*gaussian, salt_pepper"):
+        get_corruption("blur")
+    for build in (
+        lambda: CorruptionConfig("blur"),
+        lambda: CorruptionConfig.from_dict({"kind": "blur"}),
+    ):
+        with pytest.raises(ConfigError, match=r"CorruptionConfig\.kind must be one of") as caught:
+            build()
+        assert "'blur'" in str(caught.value)
+        assert all(repr(kind) in str(caught.value) for kind in CORRUPTIONS)
+    with pytest.raises(ConfigError, match=r"CorruptionConfig\.amount must be in \[0.0, 1.0\]"):
+        CorruptionConfig("box_mask", 1.5)
+    assert CorruptionConfig("gaussian", 1.5).amount == 1.5  # a noise scale, not a share
+
+
+def test_registry_names_load_without_torch() -> None:
+    """``latentkit train --help`` lists the kinds without importing PyTorch."""
+    code = (
+        "import sys, latentkit.data.corruptions as c; print(*c.CORRUPTIONS, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [*CORRUPTIONS, "False"]

@@ -55,3 +55,30 @@ def test_amp_flag_reaches_the_trainer(tmp_path):
     assert "amp='bf16' on the CPU" in done.stderr  # the warning that it is slow there
     document = json.loads((out / "config.json").read_text())
     assert document["extra"]["train_config"]["amp"] == "bf16"
+
+
+def test_corruption_flag_reads_the_registry(monkeypatch, capsys):
+    """``--corruption KIND:AMOUNT`` checks KIND against the corruption registry and its help
+    lists the registered kinds, so a kind added there needs no change in the CLI."""
+    import pytest
+
+    from latentkit.cli.main import build_parser
+    from latentkit.cli.train import _settings
+    from latentkit.data import corruptions
+    from latentkit.errors import ConfigError
+
+    parse = build_parser().parse_args
+    args = parse(["train", "--corruption", "box_mask:0.5", "--out", "run"])
+    assert _settings(args)["train"]["corruption"] == {"kind": "box_mask", "amount": 0.5}
+    with pytest.raises(ConfigError, match="unknown kind 'blur'") as caught:
+        _settings(parse(["train", "--corruption", "blur:0.5", "--out", "run"]))
+    assert ", ".join(corruptions.CORRUPTIONS) in str(caught.value)
+
+    monkeypatch.setitem(corruptions.CORRUPTIONS, "invert", corruptions.CORRUPTIONS["gaussian"])
+    args = parse(["train", "--corruption", "invert:0.2", "--out", "run"])
+    assert _settings(args)["train"]["corruption"]["kind"] == "invert"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])  # a new parser: help is fixed when built
+    assert "KIND is one of gaussian, salt_pepper, mask, box_mask, grayscale, invert" in " ".join(
+        capsys.readouterr().out.split()
+    )

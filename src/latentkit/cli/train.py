@@ -19,6 +19,7 @@ import dataclasses
 from typing import Any
 
 from latentkit.cli.common import add_command, say
+from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no torch
 
 __all__ = ["add_parser", "run"]
 
@@ -59,8 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
                         help="share of the training split held out for validation "
                         "(default 0.1; 0 trains without validation)")  # fmt: skip
     parser.add_argument("--corruption", default=None, metavar="KIND:AMOUNT",
-                        help="train a denoising/inpainting model: gaussian:0.5, salt_pepper:0.2, "
-                        "mask:0.5, box_mask:0.5 or grayscale:0")  # fmt: skip
+                        help="train a denoising/inpainting model on corrupted inputs, e.g. "
+                        f"gaussian:0.5; KIND is one of {', '.join(CORRUPTIONS)}")  # fmt: skip
     parser.add_argument("--config", default=None, metavar="FILE", help="JSON settings file")
     parser.add_argument("--out", required=True, help="run folder to write")
     parser.add_argument("--resume", action="store_true", help="continue from its checkpoints")
@@ -90,13 +91,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, dest) is not None:
             train[key] = getattr(args, dest)
     if args.corruption is not None:
-        kind, _, amount = args.corruption.partition(":")
-        try:
-            train["corruption"] = {"kind": kind, "amount": float(amount or 0)}
-        except ValueError as exc:
-            raise ConfigError(
-                f"--corruption takes KIND:AMOUNT (e.g. gaussian:0.5), got {args.corruption!r}."
-            ) from exc
+        train["corruption"] = _corruption(args.corruption)
     return {
         "data": args.data or settings.get("data"),
         "model": args.model or settings.get("model") or "vae",
@@ -106,6 +101,24 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "model_config": model_config,
         "train": train,
     }
+
+
+def _corruption(spec: str) -> dict[str, Any]:
+    """``KIND:AMOUNT`` (amount 0 when left out) as the ``corruption`` section of TrainConfig."""
+    from latentkit.errors import ConfigError
+
+    kind, _, amount = spec.partition(":")
+    if kind not in CORRUPTIONS:
+        raise ConfigError(
+            f"--corruption: unknown kind {kind!r} in {spec!r}; KIND is one of "
+            f"{', '.join(CORRUPTIONS)} (e.g. gaussian:0.5)."
+        )
+    try:
+        return {"kind": kind, "amount": float(amount or 0)}
+    except ValueError as exc:
+        raise ConfigError(
+            f"--corruption takes KIND:AMOUNT (e.g. gaussian:0.5), got {spec!r}."
+        ) from exc
 
 
 def run(args: argparse.Namespace) -> int:

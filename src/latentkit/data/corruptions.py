@@ -1,4 +1,5 @@
-"""Corruptions for denoising and inpainting: additive noise, salt and pepper, masks.
+"""Corruptions for denoising and inpainting: additive noise, salt and pepper, masks, and the
+registry of the corruption kinds the trainer applies.
 
 Denoising autoencoders (Vincent et al., "Extracting and composing robust features with
 denoising autoencoders", ICML 2008) learn to undo such corruptions. Every function is
@@ -9,15 +10,32 @@ For images ``(N, C, H, W)`` a pixel is a location: salt-and-pepper and masks aff
 channels of a chosen location together. For tables ``(N, D)`` each entry is its own pixel.
 The masking functions return the corrupted batch *and* the boolean mask of missing entries
 (shape of ``x``, True = missing), which inpainting losses and metrics need.
+
+:data:`CORRUPTIONS` is the one place that names the kinds of training-time corruption
+(``CorruptionConfig.kind``, ``latentkit train --corruption KIND:AMOUNT``): each kind maps to a
+:class:`Corruption` entry with the function ``(x, amount, generator, clip) -> corrupted x``
+and whether ``amount`` is a fraction. The config validates against it, the trainer's batch
+transform dispatches through it and the CLI lists it. This module imports torch inside its
+functions only, so that reading the registry's names (``latentkit train --help``) does not load
+PyTorch.
 """
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
 
 __all__ = [
+    "CORRUPTIONS",
+    "Corruption",
+    "corrupt",
     "gaussian_noise",
+    "get_corruption",
     "mask_center_box",
     "mask_random_boxes",
     "mask_random_pixels",
@@ -71,6 +89,8 @@ def gaussian_noise(
     -------
     Tensor of the shape of ``x``
     """
+    import torch
+
     if sigma < 0:
         raise ValueError(f"sigma must be >= 0, got {sigma!r}.")
     noise = torch.randn(x.shape, generator=generator, device=_device(x, generator))
@@ -92,6 +112,8 @@ def salt_and_pepper(x: Tensor, p: float, *, generator: torch.Generator | None = 
     -------
     Tensor of the shape of ``x``
     """
+    import torch
+
     _check_unit_interval(p, "p")
     draw = torch.rand((2, *_location_shape(x)), generator=generator, device=_device(x, generator))
     draw = draw.to(x.device)
@@ -120,6 +142,8 @@ def mask_random_pixels(
     missing : BoolTensor of the shape of ``x``
         True where a pixel was hidden.
     """
+    import torch
+
     _check_unit_interval(fraction, "fraction")
     shape = _location_shape(x)
     per_sample = int(torch.Size(shape[1:]).numel())
@@ -147,6 +171,8 @@ def mask_center_box(
     corrupted : Tensor of shape (N, C, H, W)
     missing : BoolTensor of shape (N, C, H, W)
     """
+    import torch
+
     bh, bw = _pair(size)
     _images(x, "mask_center_box", (bh, bw))
     h, w = x.shape[2:]
@@ -182,6 +208,8 @@ def mask_random_boxes(
     corrupted : Tensor of shape (N, C, H, W)
     missing : BoolTensor of shape (N, C, H, W)
     """
+    import torch
+
     bh, bw = _pair(size)
     _images(x, "mask_random_boxes", (bh, bw))
     if n_boxes < 1:
@@ -195,3 +223,114 @@ def mask_random_boxes(
     inside = (rows >= top) & (rows < top + bh) & (cols >= left) & (cols < left + bw)
     missing = inside.any(dim=1, keepdim=True).to(x.device).expand_as(x).contiguous()
     return x.masked_fill(missing, fill), missing
+
+
+# -- the registry of training-time corruptions ----------------------------------------------
+# Each function draws exactly what the trainer drew before the registry existed (same calls,
+# same order), so resumed runs and saved configs reproduce bit for bit.
+
+
+def _gaussian(x: Tensor, amount: float, generator: torch.Generator | None, clip: bool) -> Tensor:
+    return gaussian_noise(x, amount, clip=clip, generator=generator)
+
+
+def _salt_pepper(x: Tensor, amount: float, generator: torch.Generator | None, clip: bool) -> Tensor:
+    return salt_and_pepper(x, amount, generator=generator)
+
+
+def _pixel_mask(x: Tensor, amount: float, generator: torch.Generator | None, clip: bool) -> Tensor:
+    return mask_random_pixels(x, amount, generator=generator)[0]
+
+
+def _box_mask(x: Tensor, amount: float, generator: torch.Generator | None, clip: bool) -> Tensor:
+    side = max(1, round(amount * min(x.shape[-2:])))  # a share of the smaller image side
+    return mask_random_boxes(x, 1, side, generator=generator)[0]
+
+
+def _grayscale(x: Tensor, amount: float, generator: torch.Generator | None, clip: bool) -> Tensor:
+    from latentkit.data.transforms import rgb_to_gray
+
+    return rgb_to_gray(x).expand_as(x).contiguous()  # (N, 3, H, W): luma in every channel
+
+
+@dataclasses.dataclass(frozen=True)
+class Corruption:
+    """One kind of input corruption in :data:`CORRUPTIONS`.
+
+    Attributes
+    ----------
+    apply : callable
+        ``apply(x, amount, generator, clip)``: the corrupted batch, shaped like ``x``.
+    fraction : bool
+        ``amount`` is a share in [0, 1]; otherwise any value >= 0 (a noise scale, or unused).
+    summary : str
+        What the kind does and what ``amount`` means, for messages and ``--help``.
+    """
+
+    apply: Callable[[Tensor, float, torch.Generator | None, bool], Tensor]
+    fraction: bool
+    summary: str
+
+
+#: kind name -> :class:`Corruption`; the names are those of ``CorruptionConfig.kind``
+CORRUPTIONS: dict[str, Corruption] = {
+    "gaussian": Corruption(
+        _gaussian, False, "add N(0, amount^2) noise (clamped to [0, 1] when clip)"
+    ),
+    "salt_pepper": Corruption(
+        _salt_pepper, True, "set a share `amount` of the pixels to 0 or 1 (half each)"
+    ),
+    "mask": Corruption(
+        _pixel_mask, True, "set exactly a share `amount` of each sample's pixels to 0"
+    ),
+    "box_mask": Corruption(
+        _box_mask, True, "set one square box per image to 0, of side `amount` x the smaller side"
+    ),
+    "grayscale": Corruption(
+        _grayscale, False, "replace RGB by its BT.601 luma in all three channels (amount unused)"
+    ),
+}
+
+
+def get_corruption(kind: str) -> Corruption:
+    """The registry entry of ``kind``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not registered (the message lists the registered kinds).
+    """
+    if kind not in CORRUPTIONS:
+        raise ValueError(
+            f"unknown corruption kind {kind!r}; the kinds are {', '.join(CORRUPTIONS)}."
+        )
+    return CORRUPTIONS[kind]
+
+
+def corrupt(
+    x: Tensor,
+    kind: str,
+    amount: float,
+    *,
+    clip: bool = True,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Apply the registered corruption ``kind`` to a batch.
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, ...)
+        Clean data (images ``(N, C, H, W)`` for ``box_mask`` and ``grayscale``).
+    kind : str
+        A key of :data:`CORRUPTIONS`.
+    amount : float
+        Noise scale or share of corrupted pixels (see the entry's ``summary``).
+    clip : bool
+        ``gaussian``: clamp the result to [0, 1].
+    generator : torch.Generator, optional
+
+    Returns
+    -------
+    Tensor of the shape of ``x``
+    """
+    return get_corruption(kind).apply(x, amount, generator, clip)

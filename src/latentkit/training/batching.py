@@ -6,8 +6,8 @@
   copied with ``non_blocking=True``.
 - Dynamic binarization (Salakhutdinov & Murray 2008: a fresh Bernoulli draw of each image on
   every pass) and input corruptions for denoising autoencoders (Vincent et al. 2008, from
-  :mod:`latentkit.data.corruptions`) are applied per batch on the device from the trainer's
-  data generator, without host syncs.
+  :mod:`latentkit.data.corruptions`, looked up in its registry by ``CorruptionConfig.kind``)
+  are applied per batch on the device from the trainer's data generator, without host syncs.
 - Randomness is split into streams (shuffling, model noise, data transforms, validation),
   each a ``torch.Generator`` re-seeded at the start of every epoch from
   ``(seed, stream, epoch, rank)`` by :func:`epoch_generator`. The state of every stream at an
@@ -25,13 +25,7 @@ import torch
 from torch import Tensor
 
 from latentkit.data.batches import InMemoryBatches
-from latentkit.data.corruptions import (
-    gaussian_noise,
-    mask_random_boxes,
-    mask_random_pixels,
-    salt_and_pepper,
-)
-from latentkit.data.transforms import rgb_to_gray
+from latentkit.data.corruptions import corrupt
 from latentkit.training.config import CorruptionConfig
 
 __all__ = ["DeviceBatches", "epoch_generator", "place", "transform_batch"]
@@ -112,15 +106,5 @@ def transform_batch(
         x = torch.bernoulli(x, generator=generator)  # (the trainer checks the range once)
     if corruption is None:
         return x, None
-    if corruption.kind == "gaussian":
-        noisy = gaussian_noise(x, corruption.amount, clip=corruption.clip, generator=generator)
-    elif corruption.kind == "salt_pepper":
-        noisy = salt_and_pepper(x, corruption.amount, generator=generator)
-    elif corruption.kind == "box_mask":
-        side = max(1, round(corruption.amount * min(x.shape[-2:])))
-        noisy, _ = mask_random_boxes(x, 1, side, generator=generator)
-    elif corruption.kind == "grayscale":
-        noisy = rgb_to_gray(x).expand_as(x).contiguous()
-    else:
-        noisy, _ = mask_random_pixels(x, corruption.amount, generator=generator)
-    return noisy, x
+    c = corruption  # the kind was checked against the registry by CorruptionConfig
+    return corrupt(x, c.kind, c.amount, clip=c.clip, generator=generator), x

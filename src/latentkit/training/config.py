@@ -12,6 +12,7 @@ import dataclasses
 from typing import Literal, get_args, get_origin
 
 from latentkit.config import Config, check_choice, check_positive, check_range
+from latentkit.data.corruptions import CORRUPTIONS
 from latentkit.errors import ConfigError
 
 __all__ = ["CorruptionConfig", "TrainConfig"]
@@ -37,24 +38,22 @@ class CorruptionConfig(Config):
     A fresh corruption is drawn for every batch from the trainer's data generator.
     """
 
-    # "gaussian": add N(0, amount^2) noise; "salt_pepper": set a fraction `amount` of the
-    # pixels to 0 or 1 (half each); "mask": set exactly a fraction `amount` of the pixels
-    # of each sample to 0 (see latentkit.data.corruptions)
-    # "box_mask": set one square box per image to 0, of side `amount` times the image's
-    # smaller side, at a random position (inpainting of holes rather than scattered pixels);
-    # "grayscale": replace RGB pixels by their BT.601 luma in all three channels (colorization)
-    kind: Literal["gaussian", "salt_pepper", "mask", "box_mask", "grayscale"] = "gaussian"
-    # noise standard deviation (gaussian) or fraction of corrupted values (salt_pepper, mask)
+    # a kind registered in latentkit.data.corruptions.CORRUPTIONS (gaussian noise, salt and
+    # pepper, pixel and box masks, grayscale; each entry says what its `amount` means). Checked
+    # against the registry rather than typed as a Literal, so that the kinds are named once.
+    kind: str = "gaussian"
+    # noise standard deviation (gaussian) or share of corrupted values (salt_pepper, mask,
+    # box_mask); unused by grayscale
     amount: float = 0.1
     # gaussian: clamp corrupted values into [0, 1] (images); off for standardised tables
     clip: bool = True
 
     def __post_init__(self) -> None:
-        _check_literals(self)
-        if self.kind in ("gaussian", "grayscale"):
-            check_positive("CorruptionConfig", "amount", self.amount, allow_zero=True)
-        else:
+        check_choice("CorruptionConfig", "kind", self.kind, CORRUPTIONS)
+        if CORRUPTIONS[self.kind].fraction:
             check_range("CorruptionConfig", "amount", self.amount, 0.0, 1.0)
+        else:
+            check_positive("CorruptionConfig", "amount", self.amount, allow_zero=True)
 
 
 @dataclasses.dataclass(frozen=True)
