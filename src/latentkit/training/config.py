@@ -9,7 +9,7 @@ value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, get_args, get_origin
+from typing import Literal
 
 from latentkit.config import Config, check_choice, check_positive, check_range
 from latentkit.data.corruptions import CORRUPTIONS
@@ -21,13 +21,6 @@ OptimizerName = Literal["adam", "adamw", "sgd"]
 SchedulerName = Literal["none", "cosine", "step", "plateau"]
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 AmpMode = Literal["none", "bf16", "fp16"]
-
-
-def _check_literals(config: Config) -> None:
-    """Check every ``Literal`` field (``from_dict`` does it too, direct construction not)."""
-    for name, hint in type(config)._field_types().items():
-        if get_origin(hint) is Literal:
-            check_choice(type(config).__name__, name, getattr(config, name), get_args(hint))
 
 
 @dataclasses.dataclass(frozen=True)
