@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from latentkit.evaluation.diagnostics import posterior_means
+from latentkit.evaluation.evaluate import batched
 from latentkit.evaluation.likelihood import elbo, log_likelihood
 from latentkit.evaluation.metrics import auroc, average_precision
 from latentkit.models.base import AbstractModel
@@ -64,15 +65,13 @@ class LatentGaussian:
         return ((d @ self.precision) * d).sum(1).clamp_min(0).sqrt()
 
 
-@torch.inference_mode()
 def feature_errors(model: AbstractModel, x: Tensor, *, batch_size: int = 512) -> Tensor:
-    """Squared reconstruction error per feature, shape ``(N, *input_shape)``."""
-    model.eval()
-    out = []
-    for start in range(0, len(x), batch_size):
-        xb = x[start : start + batch_size].to(model.device)
-        out.append((model.reconstruct(xb) - xb).square().float().cpu())
-    return torch.cat(out)
+    """Squared reconstruction error per feature, shape ``(N, *input_shape)``, float32."""
+
+    def errors(xb: Tensor, yb: Tensor | None) -> Tensor:
+        return (model.reconstruct(xb) - xb).square().float()
+
+    return batched(errors, x, model=model, batch_size=batch_size)
 
 
 def anomaly_scores(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from latentkit.evaluation.evaluate import eval_mode
 from latentkit.models.base import AbstractModel
 
 __all__ = ["generate"]
@@ -32,18 +33,18 @@ def generate(
     seed : int or None
         Seed of the sampling generator (None: the global RNG).
     """
-    if not hasattr(model, "sample"):
+    if not model.capabilities.generative:
         raise TypeError(
             f"{type(model).__name__} has no prior to sample from; generation needs a model of "
             "the VAE family (vae, conditional_vae, hierarchical_vae, ...)."
         )
     if model.needs_labels and y is None:
         raise ValueError(f"{type(model).__name__} generates per class: pass a label y=...")
-    model.eval()
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     out = []
-    for start in range(0, n, batch_size):
-        m = min(batch_size, n - start)
-        yb = y[start : start + m] if isinstance(y, Tensor) else y
-        out.append(model.sample(m, temperature=temperature, generator=generator, y=yb).cpu())
+    with eval_mode(model):
+        for start in range(0, n, batch_size):  # batches of samples to draw, not of data
+            m = min(batch_size, n - start)
+            yb = y[start : start + m] if isinstance(y, Tensor) else y
+            out.append(model.sample(m, temperature=temperature, generator=generator, y=yb).cpu())
     return torch.cat(out)

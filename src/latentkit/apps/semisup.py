@@ -28,6 +28,7 @@ from torch import Tensor
 
 from latentkit.data.dataset import Dataset
 from latentkit.evaluation.diagnostics import posterior_means
+from latentkit.evaluation.evaluate import batched
 from latentkit.models.base import LossOutput
 from latentkit.models.semi_supervised import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from latentkit.models.vae import VAE, VAEConfig
@@ -151,18 +152,13 @@ def train_m2(
 
 def posterior_moments(model: VAE, x: Tensor, *, batch_size: int = 512) -> tuple[Tensor, Tensor]:
     """Mean and standard deviation of q(z | x), each ``(N, latent_dim)``, on the CPU."""
-    was_training = model.training
-    model.eval()
-    means, stds = [], []
-    try:
-        with torch.no_grad():  # not inference mode: the results may feed training
-            for start in range(0, len(x), batch_size):
-                q = model.posterior(x[start : start + batch_size].to(model.device))
-                means.append(q.mean.float().cpu())
-                stds.append(q.std.float().cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(means), torch.cat(stds)
+
+    def moments(xb: Tensor, yb: Tensor | None) -> tuple[Tensor, Tensor]:
+        q = model.posterior(xb)
+        return q.mean.float(), q.std.float()
+
+    means, stds = batched(moments, x, model=model, batch_size=batch_size)
+    return means, stds
 
 
 def code_scale(codes: Tensor) -> Tensor:

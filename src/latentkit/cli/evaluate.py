@@ -27,37 +27,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
 
 
 def evaluate_model(model: Any, x: Any, y: Any = None, *, k: int = 100, seed: int = 0) -> dict:
-    """Mean loss terms, squared reconstruction error and, for VAEs, ELBO, NLL, active units."""
-    import torch
+    """Mean loss terms, squared reconstruction error and, for VAEs, ELBO, NLL, active units
+    (the summary of :func:`latentkit.evaluation.evaluate`)."""
+    from latentkit.evaluation import evaluate
 
-    from latentkit.evaluation import active_units, elbo, log_likelihood
-
-    model.eval()
-    metrics: dict[str, Any] = {"samples": len(x)}
-    sums: dict[str, float] = {}
-    with torch.inference_mode():
-        for start in range(0, len(x), 512):
-            xb = x[start : start + 512].to(model.device)
-            yb = (
-                None
-                if y is None or not model.needs_labels
-                else y[start : start + 512].to(model.device)
-            )
-            out = model.loss(xb, y=yb, generator=torch.Generator().manual_seed(seed))
-            for name, term in out.per_sample().items():
-                sums[name] = sums.get(name, 0.0) + float(term.sum())
-            recon = model.reconstruct(xb, yb)
-            sums["squared_error"] = sums.get("squared_error", 0.0) + float(
-                (recon - xb).square().flatten(1).sum(1).sum()
-            )
-    metrics.update({name: value / len(x) for name, value in sums.items()})
-    if hasattr(model, "log_importance_weights") and not model.needs_labels:
-        g = torch.Generator().manual_seed(seed)
-        metrics["negative_elbo"] = float(-elbo(model, x, samples=1, generator=g).mean())
-        metrics[f"nll_iwae_k{k}"] = float(-log_likelihood(model, x, k=k, generator=g).mean())
-        if hasattr(model, "posterior") and model.model_type != "discrete_vae":
-            metrics["active_units"] = active_units(model, x)
-    return metrics
+    return evaluate(model, x, y, k=k, seed=seed).summary
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from latentkit.distributions.likelihoods import (
     Likelihood,
     OptimalSigmaGaussianLikelihood,
 )
+from latentkit.distributions.posterior import Posterior
 from latentkit.distributions.priors import (
     MixtureOfGaussiansPrior,
     Prior,
@@ -40,6 +41,7 @@ __all__ = [
     "Likelihood",
     "MixtureOfGaussiansPrior",
     "OptimalSigmaGaussianLikelihood",
+    "Posterior",
     "Prior",
     "StandardNormalPrior",
     "VampPrior",

@@ -57,6 +57,9 @@ class Likelihood(nn.Module, abc.ABC):
     """p(x | params) with ``params`` the decoder output of shape ``(N, *shape)``."""
 
     name: ClassVar[str]
+    #: ``(low, high)``: the data values this likelihood scores (``None``: any real value).
+    #: Read by ``AbstractModel.data_range`` and the trainer's data checks.
+    support: ClassVar[tuple[float, float] | None] = None
 
     @classmethod
     def from_options(
@@ -82,6 +85,7 @@ class BernoulliLikelihood(Likelihood):
     """Independent Bernoulli per element; ``params`` are logits."""
 
     name = "bernoulli"
+    support = (0.0, 1.0)
 
     def log_prob(self, params: Tensor, x: Tensor) -> Tensor:
         _check_shapes(params, x)
@@ -258,6 +262,7 @@ class ContinuousBernoulliLikelihood(Likelihood):
     """
 
     name = "continuous_bernoulli"
+    support = (0.0, 1.0)
 
     @staticmethod
     def log_normalizer(params: Tensor) -> Tensor:

@@ -11,27 +11,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from latentkit.evaluation.evaluate import batched, batches, eval_mode
 from latentkit.models.base import AbstractModel
 
 __all__ = ["active_units", "kl_per_dimension", "posterior_means"]
 
 
-@torch.inference_mode()
 def posterior_means(
     model: AbstractModel, x: Tensor, *, y: Tensor | None = None, batch_size: int = 512
 ) -> Tensor:
-    """``encode(x)`` in batches, shape ``(N, latent_dim)``, on the CPU."""
-    was_training = model.training
-    model.eval()
-    try:
-        out = []
-        for start in range(0, len(x), batch_size):
-            xb = x[start : start + batch_size].to(model.device)
-            yb = None if y is None else y[start : start + batch_size].to(model.device)
-            out.append(model.encode(xb, yb).float().cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
+    """``encode(x)`` in batches, shape ``(N, latent_dim)``, float32 on the CPU."""
+    return batched(model.encode, x, y, model=model, batch_size=batch_size).float()
 
 
 def active_units(
@@ -51,21 +41,15 @@ def kl_per_dimension(
     Needs a Gaussian posterior (``posterior(x).kl_per_dim()``); the KL is taken against the
     standard normal whatever the model's prior, which is what collapse diagnosis needs.
     """
-    if not hasattr(model, "posterior"):
-        raise TypeError(f"{type(model).__name__} has no posterior; KL per dimension needs a VAE.")
-    was_training = model.training
-    model.eval()
-    total, count = None, 0
-    try:
-        for start in range(0, len(x), batch_size):
-            xb = x[start : start + batch_size].to(model.device)
-            yb = None if y is None else y[start : start + batch_size].to(model.device)
+    if not model.capabilities.gaussian_posterior:
+        raise TypeError(
+            f"{type(model).__name__} has no Gaussian posterior; KL per dimension needs a model "
+            "of the VAE family with a diagonal Gaussian q(z|x) (vae, hierarchical_vae, ...)."
+        )
+    total, count = torch.zeros(model.latent_dim), 0
+    with eval_mode(model):
+        for xb, yb in batches(x, y, batch_size=batch_size, device=model.device):
             q = model.posterior(xb, yb)
-            if not hasattr(q, "kl_per_dim"):
-                raise TypeError(f"{type(model).__name__}'s posterior has no per-dimension KL.")
-            part = q.kl_per_dim().float().sum(0).cpu()
-            total = part if total is None else total + part
+            total += q.kl_per_dim().float().sum(0).cpu()  # type: ignore[attr-defined]
             count += len(xb)
-    finally:
-        model.train(was_training)
     return total / max(count, 1)

@@ -23,6 +23,7 @@ import math
 import torch
 from torch import Tensor
 
+from latentkit.evaluation.evaluate import batches, eval_mode
 from latentkit.models.base import AbstractModel
 
 __all__ = ["elbo", "log_likelihood"]
@@ -37,18 +38,10 @@ def _default_max_rows(device: torch.device) -> int:
 
 
 def _check_model(model: AbstractModel) -> None:
-    if not hasattr(model, "log_importance_weights"):
+    if not model.capabilities.likelihood_bound:
         raise TypeError(
             f"{type(model).__name__} is not a latent-variable model with a posterior; "
             "log-likelihood and ELBO need a model of the VAE family (vae, hierarchical_vae, ...)."
-        )
-
-
-def _batches(x: Tensor, y: Tensor | None, batch_size: int):
-    for start in range(0, len(x), batch_size):
-        yield (
-            x[start : start + batch_size],
-            None if y is None else y[start : start + batch_size],
         )
 
 
@@ -95,14 +88,10 @@ def log_likelihood(
         raise ValueError(
             f"k, batch_size and max_rows must be >= 1, got {k}, {batch_size}, {max_rows}."
         )
-    was_training = model.training
-    model.eval()
     chunk = max(1, min(k, max_rows // batch_size))
     out = []
-    try:
-        for xb, yb in _batches(x, y, batch_size):
-            xb = xb.to(device)
-            yb = None if yb is None else yb.to(device)
+    with eval_mode(model):
+        for xb, yb in batches(x, y, batch_size=batch_size, device=device):
             total = torch.full((len(xb),), -math.inf, device=device)
             done = 0
             while done < k:
@@ -111,8 +100,6 @@ def log_likelihood(
                 total = torch.logaddexp(total, torch.logsumexp(log_w.float(), dim=0))
                 done += kc
             out.append((total - math.log(k)).cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(out)
 
 
@@ -133,15 +120,9 @@ def elbo(
     _check_model(model)
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}.")
-    was_training = model.training
-    model.eval()
-    device = model.device
     out = []
-    try:
-        for xb, yb in _batches(x, y, batch_size):
-            yb = None if yb is None else yb.to(device)
-            log_w = model.log_importance_weights(xb.to(device), samples, y=yb, generator=generator)
+    with eval_mode(model):
+        for xb, yb in batches(x, y, batch_size=batch_size, device=model.device):
+            log_w = model.log_importance_weights(xb, samples, y=yb, generator=generator)
             out.append(log_w.float().mean(0).cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(out)

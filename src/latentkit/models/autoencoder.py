@@ -76,6 +76,14 @@ class Autoencoder(AbstractModel):
         self.encoder = build_encoder(config.input_shape, config.latent_dim, config.network)
         self.decoder = build_decoder(config.latent_dim, config.input_shape, config.network)
 
+    @property
+    def data_range(self) -> tuple[float, float] | None:
+        return (0.0, 1.0) if self.config.reconstruction == "bce" else None
+
+    @property
+    def loss_name(self) -> str:
+        return f"{self.config.reconstruction!r} reconstruction"
+
     def encode(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         return self.encoder(x)  # (N, latent_dim)
 

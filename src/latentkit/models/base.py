@@ -5,6 +5,11 @@ deterministically, decodes to the mean of p(x | z) in data space, and returns it
 as a :class:`LossOutput` whose terms are **per sample**, so that anomaly scoring, evaluation and
 reports reuse them without recomputing. Persistence is config JSON + safetensors weights
 (:mod:`latentkit.models.persistence`): never pickle.
+
+What a model can do beyond the contract is *declared* on its class as :class:`Capabilities`
+(``model.capabilities.generative``, ``.conditional``, ``.classifier``, ...). Callers read those
+flags instead of probing with ``hasattr`` or comparing ``model_type`` strings; a test checks
+that every registered model implements what it declares.
 """
 
 from __future__ import annotations
@@ -18,8 +23,48 @@ import torch
 from torch import Tensor, nn
 
 from latentkit.config import Config
+from latentkit.distributions import Likelihood, Posterior
 
-__all__ = ["AbstractGenerativeModel", "AbstractModel", "LossOutput", "repeat_samples"]
+__all__ = [
+    "AbstractGenerativeModel",
+    "AbstractModel",
+    "Capabilities",
+    "LossOutput",
+    "repeat_samples",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """What a model class can do beyond encode / decode / reconstruct / loss.
+
+    Attributes
+    ----------
+    generative : bool
+        ``sample(n)`` draws from a prior and ``posterior(x)`` gives q(z | x) (the VAE family:
+        :class:`AbstractGenerativeModel`).
+    likelihood_bound : bool
+        ``log_importance_weights(x, k)`` gives ``log p(x, z) - log q(z | x)`` for k posterior
+        draws: the ELBO and the IWAE estimate of ``log p(x)`` are available.
+    gaussian_posterior : bool
+        q(z | x) is a diagonal Gaussian with ``kl_per_dim()``; codes live on the N(0, I) scale
+        (KL per dimension, active units and latent traversals make sense).
+    conditional : bool
+        ``loss``, ``encode``, ``decode`` and ``sample`` take integer labels ``y``;
+        ``loss`` needs them (``needs_labels``).
+    classifier : bool
+        ``predict(x)`` and ``class_logits(x)`` classify (M2's q(y | x)).
+    decoder_likelihood : bool
+        ``decoder_params(z)`` and ``likelihood`` expose p(x | z) for gradient-based inference
+        in latent space (inpainting by latent optimisation).
+    """
+
+    generative: bool = False
+    likelihood_bound: bool = False
+    gaussian_posterior: bool = False
+    conditional: bool = False
+    classifier: bool = False
+    decoder_likelihood: bool = False
 
 
 def repeat_samples(x: Tensor, k: int) -> Tensor:
@@ -63,14 +108,22 @@ class LossOutput:
 class AbstractModel(nn.Module, abc.ABC):
     """Base of every model: deterministic codes, decoding, a per-sample loss, save/load.
 
-    Subclasses set ``model_type`` (the registry key written into ``config.json``) and
-    ``config_class``, and take their config as the only constructor argument.
+    Subclasses set ``model_type`` (the registry key written into ``config.json``),
+    ``config_class`` and ``capabilities``, and take their config as the only constructor
+    argument.
+
+    Attributes
+    ----------
+    config : Config
+        The frozen config the model was built from.
+    metadata : dict
+        JSON metadata saved beside the config (``config.json``'s ``"extra"``: the training
+        config, the data transform, ...); empty for a model that was never saved or loaded.
     """
 
     model_type: ClassVar[str]
     config_class: ClassVar[type[Config]]
-    #: True when ``loss`` needs labels ``y`` (conditional and semi-supervised models).
-    needs_labels: ClassVar[bool] = False
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self, config: Config) -> None:
         super().__init__()
@@ -80,6 +133,12 @@ class AbstractModel(nn.Module, abc.ABC):
                 f"got {type(config).__name__}."
             )
         self.config = config
+        self.metadata: dict[str, Any] = {}
+
+    @property
+    def needs_labels(self) -> bool:
+        """True when ``loss`` needs labels ``y`` (``capabilities.conditional``)."""
+        return self.capabilities.conditional
 
     # -- the contract -------------------------------------------------------------------
     @abc.abstractmethod
@@ -133,12 +192,19 @@ class AbstractModel(nn.Module, abc.ABC):
 
     @property
     def data_range(self) -> tuple[float, float] | None:
-        """Where data must lie for the likelihood to make sense: (0, 1) for Bernoulli-type
-        likelihoods and BCE; None when any real value is fine."""
-        name = getattr(self.config, "likelihood", None) or getattr(
-            self.config, "reconstruction", ""
-        )
-        return (0.0, 1.0) if name in ("bernoulli", "continuous_bernoulli", "bce") else None
+        """Where data must lie for the loss to make sense, ``(low, high)``; None when any real
+        value is fine. Models with a likelihood return its declared ``support``."""
+        return None
+
+    @property
+    def loss_name(self) -> str:
+        """A short name of the data term of the loss, for messages (e.g. ``"bernoulli"``)."""
+        return "reconstruction"
+
+    @property
+    def code_range(self) -> tuple[float, float] | None:
+        """Bounds of every code value, ``(low, high)``; None for unbounded (real) codes."""
+        return None
 
     @property
     def device(self) -> torch.device:
@@ -162,7 +228,23 @@ class AbstractModel(nn.Module, abc.ABC):
 
 
 class AbstractGenerativeModel(AbstractModel):
-    """A model with a prior to sample from (the VAE family)."""
+    """A model with a prior to sample from and a likelihood p(x | z) (the VAE family).
+
+    Subclasses build ``self.likelihood`` (a :class:`~latentkit.distributions.Likelihood`).
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        generative=True, likelihood_bound=True
+    )
+    likelihood: Likelihood
+
+    @property
+    def data_range(self) -> tuple[float, float] | None:
+        return self.likelihood.support
+
+    @property
+    def loss_name(self) -> str:
+        return f"{self.likelihood.name} likelihood"
 
     @abc.abstractmethod
     def sample(
@@ -175,5 +257,23 @@ class AbstractGenerativeModel(AbstractModel):
         """Draw ``n`` new data points, shape ``(n, *input_shape)`` (decoded means)."""
 
     @abc.abstractmethod
-    def posterior(self, x: Tensor, y: Tensor | None = None) -> Any:
-        """q(z | x): a distribution with ``.mean``, ``.sample``, ``.kl`` and ``.log_prob``."""
+    def posterior(self, x: Tensor, y: Tensor | None = None) -> Posterior:
+        """q(z | x): a :class:`~latentkit.distributions.Posterior` (``.mean``, ``.sample``,
+        ``.kl``, ``.log_prob``) over codes of shape ``(N, latent_dim)``."""
+
+    @abc.abstractmethod
+    def log_importance_weights(
+        self,
+        x: Tensor,
+        k: int,
+        *,
+        y: Tensor | None = None,
+        target: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        kl_weight: float = 1.0,
+    ) -> Tensor:
+        """``log p(x, z_i) - log q(z_i | x)`` for ``k`` posterior draws ``z_i``: shape ``(k, N)``.
+
+        ``logsumexp`` over the first axis minus ``log k`` is the IWAE bound (Burda et al.
+        2015); its mean is the ELBO. ``kl_weight`` scales ``log p(z) - log q(z | x)``.
+        """

@@ -57,7 +57,7 @@ class ConditionalVAE(VAE):
 
     model_type = "conditional_vae"
     config_class = ConditionalVAEConfig
-    needs_labels = True
+    capabilities = dataclasses.replace(VAE.capabilities, conditional=True)
 
     @property
     def cond_dim(self) -> int:

@@ -141,6 +141,10 @@ class DiscreteVAE(AbstractGenerativeModel):
         self.decoder = build_decoder(c.latent_dim, c.input_shape, c.network)
         self.likelihood = build_likelihood(c.likelihood, c.input_shape, scale=c.likelihood_scale)
 
+    @property
+    def code_range(self) -> tuple[float, float] | None:
+        return (0.0, 1.0)  # codes are probabilities (one-hot or 0/1 when sampled)
+
     def posterior(self, x: Tensor, y: Tensor | None = None) -> DiscretePosterior:
         logits = self.encoder(x)  # (N, latent_dim)
         if self.config.latent_kind == "categorical":

@@ -19,7 +19,12 @@ from torch import Tensor
 
 from latentkit.config import Config, check_positive, check_shape
 from latentkit.distributions import DiagonalGaussian, StandardNormalPrior, build_likelihood
-from latentkit.models.base import AbstractGenerativeModel, LossOutput, repeat_samples
+from latentkit.models.base import (
+    AbstractGenerativeModel,
+    Capabilities,
+    LossOutput,
+    repeat_samples,
+)
 from latentkit.models.schedules import linear_warmup
 from latentkit.nn import MLP, NetworkConfig, build_decoder, build_encoder
 
@@ -59,6 +64,7 @@ class HierarchicalVAE(AbstractGenerativeModel):
 
     model_type = "hierarchical_vae"
     config_class = HierarchicalVAEConfig
+    capabilities = Capabilities(generative=True, likelihood_bound=True, gaussian_posterior=True)
 
     def __init__(self, config: HierarchicalVAEConfig) -> None:
         super().__init__(config)

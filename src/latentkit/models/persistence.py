@@ -154,5 +154,5 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> AbstractMod
         )
     model = cls(config)  # its size is now bounded by the size of the weights file
     model.load_state_dict(load_tensors(weights))
-    model.metadata = document.get("extra", {})  # type: ignore[assignment]
+    model.metadata = document.get("extra", {})
     return model.to(device).eval()

@@ -48,6 +48,7 @@ class SemiSupervisedVAE(ConditionalVAE):
 
     model_type = "semi_supervised_vae"
     config_class = SemiSupervisedVAEConfig
+    capabilities = dataclasses.replace(ConditionalVAE.capabilities, classifier=True)
 
     def __init__(self, config: SemiSupervisedVAEConfig) -> None:
         super().__init__(config)

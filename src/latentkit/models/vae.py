@@ -25,7 +25,12 @@ from torch import Tensor
 from latentkit.config import Config, check_positive, check_shape
 from latentkit.distributions import DiagonalGaussian, VampPrior, build_likelihood, build_prior
 from latentkit.errors import ConfigError
-from latentkit.models.base import AbstractGenerativeModel, LossOutput, repeat_samples
+from latentkit.models.base import (
+    AbstractGenerativeModel,
+    Capabilities,
+    LossOutput,
+    repeat_samples,
+)
 from latentkit.models.schedules import capacity, linear_warmup
 from latentkit.nn import NetworkConfig, build_decoder, build_encoder
 
@@ -82,6 +87,9 @@ class VAE(AbstractGenerativeModel):
 
     model_type = "vae"
     config_class = VAEConfig
+    capabilities = Capabilities(
+        generative=True, likelihood_bound=True, gaussian_posterior=True, decoder_likelihood=True
+    )
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)

@@ -114,7 +114,8 @@ class Explorer:
         model.eval()
         self.model = model
         self.lock = threading.Lock()
-        self.num_classes: int | None = getattr(model.config, "num_classes", None)
+        conditional = model.capabilities.conditional
+        self.num_classes: int | None = model.config.num_classes if conditional else None
         self.latent_dim = model.latent_dim
         self.data = data
         self.note = note
@@ -126,8 +127,7 @@ class Explorer:
             )
             self.data = data = None
         if data is None:
-            discrete = getattr(model.config, "latent_kind", None) is not None
-            lo, hi = (0.0, 1.0) if discrete else (-3.0, 3.0)
+            lo, hi = model.code_range or (-3.0, 3.0)  # unbounded codes: the prior's bulk
             self.low = np.full(self.latent_dim, lo)
             self.high = np.full(self.latent_dim, hi)
             self.start = np.full(self.latent_dim, (lo + hi) / 2)
@@ -186,7 +186,7 @@ class Explorer:
             "latent_dim": self.latent_dim,
             "input_shape": list(self.model.input_shape),
             "num_classes": self.num_classes,
-            "can_sample": callable(getattr(self.model, "sample", None)),
+            "can_sample": self.model.capabilities.generative,
             "projection": None if self.projection is None else self.projection.name,
             "map_available": self.projection is not None,
             "message": self.note,
@@ -204,7 +204,7 @@ class Explorer:
         return to_data_urls(self._decode(z, self._labels(label, len(z))))
 
     def sample(self, n: int, temperature: float, seed: int | None, label: int | None) -> dict:
-        if not callable(getattr(self.model, "sample", None)):
+        if not self.model.capabilities.generative:
             raise RequestError(
                 400,
                 f"a {self.model.model_type} has no prior to sample from; decode codes instead "

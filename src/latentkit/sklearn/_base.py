@@ -31,6 +31,7 @@ from torch import Tensor
 
 from latentkit.data.dataset import Dataset
 from latentkit.data.transforms import Standardizer
+from latentkit.evaluation.evaluate import batched
 from latentkit.models.base import AbstractModel
 from latentkit.training.config import TrainConfig
 from latentkit.training.trainer import Trainer
@@ -141,12 +142,6 @@ class LatentEstimatorBase(BaseEstimator):
         check_is_fitted(self, "model_")
 
 
-def _chunks(x: Tensor, rows: int = _ROWS):
-    for start in range(0, len(x), rows):
-        yield x[start : start + rows]
-
-
-@torch.inference_mode()
 def elbo_terms(model: AbstractModel, x: Tensor, samples: int, *, iwae: bool = False) -> Tensor:
     """Per-row ELBO (or the IWAE bound, an estimate of ``log p(x)``), shape ``(N,)``.
 
@@ -156,28 +151,30 @@ def elbo_terms(model: AbstractModel, x: Tensor, samples: int, *, iwae: bool = Fa
     """
     g = torch.Generator().manual_seed(SCORE_SEED)
     eps = torch.randn((samples, 1, model.latent_dim), generator=g, dtype=torch.float64)
-    out = []
-    for xb in _chunks(x, max(1, _ROWS // samples)):
+
+    def bound(xb: Tensor, yb: Tensor | None) -> Tensor:
         q = model.posterior(xb)
-        z = q.mean + q.std * eps.to(q.mean.dtype)  # (samples, N, latent_dim)
-        log_px, log_pz = model.log_joint_terms(xb, z)  # (samples, N) each
+        z = q.mean + q.std * eps.to(q.mean.dtype)  # (samples, B, latent_dim)
+        log_px, log_pz = model.log_joint_terms(xb, z)  # (samples, B) each
         if iwae:
             log_w = log_px + log_pz - q.log_prob(z)
-            out.append(torch.logsumexp(log_w, dim=0) - math.log(samples))
-        elif model.prior.analytic_kl:  # lower variance: the KL in closed form
-            out.append(log_px.mean(0) - q.kl())
-        else:
-            out.append((log_px + log_pz - q.log_prob(z)).mean(0))
-    return torch.cat(out)
+            return torch.logsumexp(log_w, dim=0) - math.log(samples)
+        if model.prior.analytic_kl:  # lower variance: the KL in closed form
+            return log_px.mean(0) - q.kl()
+        return (log_px + log_pz - q.log_prob(z)).mean(0)
+
+    return batched(bound, x, model=model, batch_size=max(1, _ROWS // samples))
 
 
-@torch.inference_mode()
 def squared_errors(model: AbstractModel, x: Tensor) -> Tensor:
     """Summed squared reconstruction error per row, shape ``(N,)``."""
-    return torch.cat([(model.reconstruct(xb) - xb).square().sum(1) for xb in _chunks(x)])
+
+    def errors(xb: Tensor, yb: Tensor | None) -> Tensor:
+        return (model.reconstruct(xb) - xb).square().sum(1)
+
+    return batched(errors, x, model=model, batch_size=_ROWS)
 
 
-@torch.inference_mode()
 def codes(model: AbstractModel, x: Tensor) -> Tensor:
     """Deterministic codes (posterior means for VAEs), shape ``(N, latent_dim)``."""
-    return torch.cat([model.encode(xb) for xb in _chunks(x)])
+    return batched(model.encode, x, model=model, batch_size=_ROWS)

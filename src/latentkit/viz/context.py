@@ -3,10 +3,10 @@ computed once for every section.
 
 - :class:`AnomalyResult` and :class:`Restoration` carry results computed by ``latentkit.apps``.
 - :class:`ReportContext` holds the model, the evaluation subset and caches (codes).
-- :func:`evaluate` gives the evaluation table: reconstruction error and PSNR, the model's own
-  reconstruction term, the negative ELBO and an IWAE estimate of the NLL (Burda et al. 2015)
-  with a small k, and the active units (Burda et al. 2015, section 5.2: posterior-mean
-  variance above 0.01).
+- :func:`evaluate` gives the evaluation table from :func:`latentkit.evaluation.evaluate` (the
+  one evaluation path): reconstruction error and PSNR, the model's own reconstruction term,
+  the negative ELBO and an IWAE estimate of the NLL (Burda et al. 2015) with a small k, and
+  the active units (Burda et al. 2015, section 5.2: posterior-mean variance above 0.01).
 - :func:`latent_traversals` decodes one code with one dimension varied at a time.
 """
 
@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from latentkit.data.dataset import Dataset
+from latentkit.evaluation.evaluate import batched
+from latentkit.evaluation.evaluate import evaluate as evaluate_model
 from latentkit.models.base import AbstractModel
 
 __all__ = [
@@ -28,7 +30,6 @@ __all__ = [
     "ReportContext",
     "Restoration",
     "active_mask",
-    "batched",
     "evaluate",
     "latent_traversals",
 ]
@@ -86,42 +87,24 @@ class ReportContext:
 
     @property
     def generative(self) -> bool:
-        return hasattr(self.model, "sample") and hasattr(self.model, "posterior")
+        """True for models with a prior to sample from (the VAE family)."""
+        return self.model.capabilities.generative
 
     @property
     def labels(self) -> Tensor | None:
         """Labels to condition on, for models that need them."""
         return self.data.y if self.model.needs_labels else None
 
-    def generator(self) -> torch.Generator:
-        return torch.Generator(device=self.model.device).manual_seed(self.seed)
-
-    @functools.cached_property
+    @property
     def gaussian(self) -> bool:
         """True for the VAE family with a Gaussian posterior (codes live on the N(0, 1) scale)."""
-        if not self.generative:
-            return False
-        y = None if self.labels is None else self.labels[:1].to(self.model.device)
-        with torch.inference_mode():
-            return hasattr(
-                self.model.posterior(self.data.x[:1].to(self.model.device), y), "kl_per_dim"
-            )
+        return self.model.capabilities.gaussian_posterior
 
     @functools.cached_property
     def codes(self) -> Tensor:
         """Deterministic codes of the evaluation data, ``(N, latent_dim)`` (computed once)."""
-        return batched(self.model.encode, self)
-
-
-@torch.inference_mode()
-def batched(fn: Callable[..., Tensor], ctx: ReportContext, batch_size: int = 512) -> Tensor:
-    """``fn(x_batch, y_batch)`` over the evaluation data, concatenated on the CPU."""
-    x, y, out = ctx.data.x, ctx.labels, []
-    for start in range(0, len(x), batch_size):
-        xb = x[start : start + batch_size].to(ctx.model.device)
-        yb = None if y is None else y[start : start + batch_size].to(ctx.model.device)
-        out.append(fn(xb, yb).float().cpu())
-    return torch.cat(out)
+        model = self.model
+        return batched(model.encode, self.data.x, self.labels, model=model).float()
 
 
 @torch.inference_mode()
@@ -176,26 +159,21 @@ def active_mask(ctx: ReportContext) -> Tensor:
 
 def evaluate(ctx: ReportContext) -> dict[str, Any]:
     """Evaluation numbers on the report's data (means per sample; nats where stated)."""
-    from latentkit.evaluation import elbo, log_likelihood
-    from latentkit.evaluation.metrics import psnr
-
-    model, x = ctx.model, ctx.data.x
-    recon = batched(model.reconstruct, ctx)
+    x, images = ctx.data.x, ctx.data.is_image
+    result = evaluate_model(
+        ctx.model, x, ctx.labels, k=ctx.iwae_k, seed=ctx.seed, iwae_points=ctx.iwae_points,
+        images=images,
+    )  # fmt: skip
+    terms, summary = result.per_sample, result.summary
     out: dict[str, Any] = {"data points": len(x)}
-    out["reconstruction MSE (per feature)"] = float((recon - x).square().mean())
-    if ctx.data.is_image:
-        out["reconstruction PSNR (dB)"] = float(psnr(recon.clamp(0, 1), x).mean())
-    gen = ctx.generator()
-    terms = batched(lambda xb, yb: model.loss(xb, y=yb, generator=gen).reconstruction, ctx)
-    out["reconstruction term of the loss"] = float(terms.mean())
-    if hasattr(model, "log_importance_weights"):
-        out["negative ELBO (nats)"] = -float(
-            elbo(model, x, y=ctx.labels, generator=ctx.generator()).mean()
-        )
-        m = min(ctx.iwae_points, len(x))
-        y = None if ctx.labels is None else ctx.labels[:m]
-        nll = -log_likelihood(model, x[:m], k=ctx.iwae_k, y=y, generator=ctx.generator())
-        out[f"IWAE NLL, k={ctx.iwae_k} (nats, first {m} points)"] = float(nll.mean())
+    out["reconstruction MSE (per feature)"] = summary["squared_error"] / x[0].numel()
+    if images:
+        out["reconstruction PSNR (dB)"] = summary["psnr"]
+    out["reconstruction term of the loss"] = summary["reconstruction"]
+    if "negative_elbo" in summary:
+        k, m = ctx.iwae_k, len(terms["log_likelihood"])
+        out["negative ELBO (nats)"] = summary["negative_elbo"]
+        out[f"IWAE NLL, k={k} (nats, first {m} points)"] = summary[f"nll_iwae_k{k}"]
     if ctx.generative:
         active = active_mask(ctx)
         out["active units"] = f"{int(active.sum())} of {len(active)}"

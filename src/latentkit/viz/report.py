@@ -24,6 +24,7 @@ import torch
 
 from latentkit._io import atomic_write_bytes
 from latentkit.data.dataset import Dataset
+from latentkit.evaluation.evaluate import eval_mode
 from latentkit.models.base import AbstractModel
 from latentkit.viz.charts import read_metrics
 from latentkit.viz.context import AnomalyResult, ReportContext, Restoration, latent_traversals
@@ -176,11 +177,9 @@ def build_report(
         seed=seed, max_points=eval_points, iwae_k=iwae_k, iwae_points=max(1, iwae_points),
         anomaly=anomaly, restorations=list(restorations),
     )  # fmt: skip
-    was_training = model.training
-    model.eval()
     built: list[ReportSection] = []
     skipped: dict[str, str] = {}
-    try:
+    with eval_mode(model):
         for name, builder in BUILDERS.items():
             if sections is not None and name not in sections:
                 continue
@@ -191,8 +190,6 @@ def build_report(
                 log("report section %r not shown: %s", name, result)
             else:
                 built.append(result)
-    finally:
-        model.train(was_training)
     built.extend(extra_sections)
 
     from latentkit import __version__
