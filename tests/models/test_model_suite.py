@@ -66,7 +66,7 @@ def test_shapes(case):
     for name, term in out.per_sample().items():
         assert term.shape == (6,), name
         assert torch.isfinite(term).all(), name
-    if hasattr(model, "sample"):
+    if model.capabilities.generative:
         assert model.sample(3, y=2 if model.needs_labels else None).shape == (3, *shape)
 
 
@@ -100,7 +100,7 @@ def test_save_load_round_trip_is_exact(model_type, tmp_path):
     assert loaded.metadata == {"note": "hello"}
     assert torch.equal(loaded.encode(x, y), model.encode(x, y))
     assert torch.equal(loaded.reconstruct(x, y), model.reconstruct(x, y))
-    if hasattr(model, "sample"):
+    if model.capabilities.generative:
         s1 = model.sample(
             4, generator=torch.Generator().manual_seed(3), y=1 if model.needs_labels else None
         )
