@@ -101,9 +101,7 @@ def test_no_caller_probes_models_with_hasattr_or_model_type():
     import latentkit
 
     root = pathlib.Path(inspect.getfile(latentkit)).parent
-    pattern = re.compile(
-        r"hasattr\((self\.)?model\b|model_type\s*[!=]=|getattr\((self\.)?model\b"
-    )
+    pattern = re.compile(r"hasattr\((self\.)?model\b|model_type\s*[!=]=|getattr\((self\.)?model\b")
     offenders = [
         f"{path.relative_to(root)}:{i}"
         for path in root.rglob("*.py")

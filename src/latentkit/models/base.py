@@ -233,9 +233,7 @@ class AbstractGenerativeModel(AbstractModel):
     Subclasses build ``self.likelihood`` (a :class:`~latentkit.distributions.Likelihood`).
     """
 
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        generative=True, likelihood_bound=True
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities(generative=True, likelihood_bound=True)
     likelihood: Likelihood
 
     @property
