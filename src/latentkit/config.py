@@ -61,11 +61,9 @@ def check_range(owner: str, name: str, value: float, low: float, high: float) ->
 
 def check_choice(owner: str, name: str, value: object, allowed: Iterable[object]) -> None:
     """Raise ``ConfigError`` unless ``value`` is one of ``allowed``."""
-    allowed = list(allowed)
-    if value not in allowed:
-        raise ConfigError(
-            f"{owner}.{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}."
-        )
+    options = tuple(allowed)
+    if value not in options:
+        raise _literal_error(f"{owner}.{name}", value, options)
 
 
 def check_shape(owner: str, name: str, value: tuple[int, ...]) -> None:
@@ -86,7 +84,7 @@ def _in_literal(value: Any, allowed: tuple[Any, ...]) -> bool:
 
 
 def _literal_error(where: str, value: Any, allowed: tuple[Any, ...]) -> ConfigError:
-    # the wording of check_choice
+    # one wording for check_choice, JSON values and direct construction
     return ConfigError(f"{where} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
 
 
