@@ -10,19 +10,18 @@ loop. Elsewhere (mps), or where a build lacks the fused kernel, the ``foreach`` 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 
 import torch
 from torch import Tensor
 
+from latentkit._seeding import seeded  # re-exported: one seeding helper for every layer
 from latentkit.data.dataset import Dataset
 from latentkit.errors import ConfigError, DataError
 from latentkit.training.config import TrainConfig
 from latentkit.training.distributed import DistInfo
 
-__all__ = ["as_tensors", "build_optimizer", "resolve_device"]
+__all__ = ["as_tensors", "build_optimizer", "resolve_device", "seeded"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,16 +87,3 @@ def as_tensors(data: Dataset | Tensor, what: str) -> tuple[Tensor, Tensor | None
             )
         return data.float(), None
     raise DataError(f"{what} must be a latentkit Dataset or a tensor, got {type(data).__name__}.")
-
-
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run the block with torch's global CPU generator seeded to ``seed``, then restore it.
-
-    Models draw their initial weights from the global generator; building a model inside
-    ``with seeded(config.seed):`` makes its weights follow the training seed alone, whatever
-    ran before, and leaves the caller's random stream untouched.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield

@@ -1,0 +1,61 @@
+"""The one place that seeds torch's global random generator.
+
+Models draw their initial weights from torch's global CPU generator (``nn.Linear``,
+``nn.Conv2d`` and friends take no ``generator=``). Library code that wants weights to follow a
+seed builds the model inside :func:`seeded` (or calls :func:`build_seeded`): the global
+generator is forked, seeded, used for the build, and restored afterwards, so the weights
+depend on the seed alone and the caller's random stream is left as it was. Every other random
+draw in latentkit takes an explicit ``torch.Generator``.
+
+No other library module calls ``torch.manual_seed`` (a test checks this); this module sits
+below every layer, so ``models/`` and ``training/`` may both import it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import torch
+
+__all__ = ["build_seeded", "seeded"]
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block with torch's global CPU generator seeded to ``seed``, then restore it.
+
+    Models draw their initial weights from the global generator; building a model inside
+    ``with seeded(config.seed):`` makes its weights follow the training seed alone, whatever
+    ran before, and leaves the caller's random stream untouched. Only the CPU generator is
+    forked: build models on the CPU and move them afterwards.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def build_seeded(factory: Callable[[], T], seed: int | None) -> T:
+    """``factory()`` called inside :func:`seeded` ``(seed)``: a model whose weights follow ``seed``.
+
+    Parameters
+    ----------
+    factory : callable
+        Builds the object (typically a model) with no arguments, e.g.
+        ``lambda: VAE(config)``.
+    seed : int or None
+        Seed of the initial weights; ``None`` builds from the global stream as it stands
+        (and advances it), like calling ``factory()`` directly.
+
+    Returns
+    -------
+    object
+        What ``factory`` returned.
+    """
+    if seed is None:
+        return factory()
+    with seeded(seed):
+        return factory()
