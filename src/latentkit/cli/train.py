@@ -15,7 +15,6 @@ saved ``config.json`` (unknown keys and wrong types are refused).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from typing import Any
 
 from latentkit.cli.common import add_command, say
@@ -127,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     import latentkit
     from latentkit.cli.main import UsageError
     from latentkit.cli.runs import write_preprocessing
-    from latentkit.models.registry import create_model
+    from latentkit.models.registry import create_model, data_defaults
     from latentkit.training import Callback, TrainConfig, Trainer
 
     settings = _settings(args)
@@ -145,19 +144,10 @@ def run(args: argparse.Namespace) -> int:
         scaler = Standardizer().fit(data.x)
         data.x = scaler.transform(data.x).contiguous()
         preprocessing["scaler"] = scaler.to_dict()
-    fields = dict(settings["model_config"])
-    if not data.is_image:  # standardised values: a gaussian likelihood, not a Bernoulli one
-        from latentkit.models.registry import get_model_class
-
-        names = {
-            f.name for f in dataclasses.fields(get_model_class(settings["model"]).config_class)
-        }
-        if "likelihood" in names:
-            fields.setdefault("likelihood", "gaussian")
-        if "reconstruction" in names:
-            fields.setdefault("reconstruction", "mse")
-    torch.manual_seed(config.seed)  # the initial weights follow --seed too
-    model = create_model(settings["model"], data.shape, **fields)
+    # defaults for the kind of data (tables: a gaussian likelihood), overridden by the settings
+    fields = data_defaults(settings["model"], is_image=data.is_image) | settings["model_config"]
+    # the initial weights follow --seed too
+    model = create_model(settings["model"], data.shape, seed=config.seed, **fields)
     train, val = data, None
     n_val = round(fraction * len(data))
     if n_val > 0:
