@@ -57,3 +57,21 @@ def test_demo_writes_a_complete_self_contained_report(tmp_path):
             assert np.asarray(image.convert("L"), dtype=float).std() > 5  # not blank
     for run in ("vae", "vae2", "dae"):
         assert (tmp_path / "d" / run / "model.safetensors").exists()
+
+
+def test_demo_models_start_from_the_seed_alone():
+    """Each demo model's initial weights follow the training seed, whatever the global stream
+    holds, and the demo leaves that stream untouched."""
+    import torch
+
+    from latentkit.cli.demo import _untrained
+
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    for key in ("vae", "vae2", "dae"):
+        torch.manual_seed(0)
+        first = _untrained(key, (1, 8, 8), (16,), seed=0).state_dict()
+        assert torch.equal(torch.rand(3), expected)
+        torch.rand(50)
+        second = _untrained(key, (1, 8, 8), (16,), seed=0).state_dict()
+        assert all(torch.equal(first[k], second[k]) for k in first)
