@@ -26,10 +26,11 @@ def _smooth_images(n: int, size: int, seed: int) -> torch.Tensor:
 
 
 def test_cosine_lr_closed_form() -> None:
-    assert cosine_lr(0, 100, 1e-3, 1e-5) == pytest.approx(1e-3)
-    assert cosine_lr(50, 100, 1e-3, 1e-5) == pytest.approx((1e-3 + 1e-5) / 2)
-    assert cosine_lr(100, 100, 1e-3, 1e-5) == pytest.approx(1e-5)
-    assert cosine_lr(25, 100, 1.0, 0.0) == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
+    with pytest.warns(DeprecationWarning):  # a deprecated alias of training.schedules
+        assert cosine_lr(0, 100, 1e-3, 1e-5) == pytest.approx(1e-3)
+        assert cosine_lr(50, 100, 1e-3, 1e-5) == pytest.approx((1e-3 + 1e-5) / 2)
+        assert cosine_lr(100, 100, 1e-3, 1e-5) == pytest.approx(1e-5)
+        assert cosine_lr(25, 100, 1.0, 0.0) == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
 
 
 def test_dihedral_gives_eight_distinct_transforms() -> None:

@@ -5,7 +5,8 @@ three channels: the trainer's ``"grayscale"`` corruption) and whose target is th
 At application time only the model's chroma is used: the output is converted to YCbCr
 (ITU-R BT.601), its luminance replaced by the exact input luminance, and converted back, so
 the result never loses detail the gray input had. Whole images are processed as overlapping,
-blended patches. The baseline is the gray image itself (R = G = B = Y).
+blended patches. The baseline is the gray image itself (R = G = B = Y). Training goes through
+:func:`latentkit.apps.patchwise.train_on_patches`, shared with denoising and inpainting.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from latentkit.apps.patchwise import apply_patchwise
+from latentkit.apps.patchwise import apply_patchwise, train_on_patches
 from latentkit.data.transforms import rgb_to_gray
 from latentkit.evaluation.metrics import colorfulness, psnr
-from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
+from latentkit.models.autoencoder import Autoencoder
 from latentkit.models.base import AbstractModel
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import CorruptionConfig, TrainConfig
-from latentkit.training.setup import seeded
-from latentkit.training.trainer import Trainer
 
 __all__ = ["colorize", "evaluate_colorization", "rgb_to_ycbcr", "train_colorizer", "ycbcr_to_rgb"]
 
@@ -57,17 +56,14 @@ def train_colorizer(
     """Train on RGB patches ``(N, 3, P, P)`` in [0, 1]: gray input, color target."""
     if patches.ndim != 4 or patches.shape[1] != 3:
         raise ValueError(f"expected RGB patches of shape (N, 3, P, P), got {tuple(patches.shape)}.")
-    network = network or NetworkConfig(kind="conv", channels=(32, 64, 128), dense=0)
-    config = AutoencoderConfig(
-        input_shape=tuple(patches.shape[1:]), latent_dim=latent_dim, network=network
+    return train_on_patches(
+        patches,
+        CorruptionConfig(kind="grayscale"),
+        latent_dim=latent_dim,
+        network=network or NetworkConfig(kind="conv", channels=(32, 64, 128), dense=0),
+        train=train,
+        out=out,
     )
-    train = (train or TrainConfig(epochs=10, batch_size=128, progress=False)).replace(
-        corruption=CorruptionConfig(kind="grayscale")
-    )
-    with seeded(train.seed):  # initial weights follow train.seed, not the global stream
-        model = Autoencoder(config)
-    Trainer(train).fit(model, patches, out=out)
-    return model.eval()
 
 
 @torch.inference_mode()

@@ -8,28 +8,33 @@ For natural images at any size there is also a fully convolutional residual deno
 :func:`train_residual_denoiser` fits it to patches with noise of a standard deviation drawn
 per patch from a range (one "blind" model for many noise levels; Zhang et al. 2017, DnCNN-B),
 with random flips and rotations of each batch, Adam and a cosine learning-rate decay over a
-fixed number of steps; :func:`denoise_images` applies it to whole images.
+fixed number of steps (:func:`latentkit.training.schedules.schedule_factor`, the trainer's
+schedule); :func:`denoise_images` applies it to whole images.
+
+Both trainers draw the initial weights from their seed alone
+(:func:`latentkit._seeding.build_seeded`); the autoencoder is trained by
+:func:`latentkit.apps.patchwise.train_on_patches`, shared with colorization and inpainting.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from latentkit.apps.patchwise import apply_patchwise
+from latentkit._seeding import build_seeded
+from latentkit.apps.patchwise import apply_patchwise, train_on_patches
 from latentkit.data.corruptions import gaussian_noise
 from latentkit.evaluation.metrics import psnr, ssim
-from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
+from latentkit.models.autoencoder import Autoencoder
 from latentkit.models.base import AbstractModel
 from latentkit.nn import NetworkConfig
 from latentkit.nn.denoiser import ResidualDenoiser, ResidualDenoiserConfig
 from latentkit.training.config import CorruptionConfig, TrainConfig
-from latentkit.training.setup import seeded
-from latentkit.training.trainer import Trainer
+from latentkit.training.schedules import schedule_factor
 
 __all__ = [
     "cosine_lr",
@@ -59,17 +64,14 @@ def train_denoiser(
     sigma : float
         Noise standard deviation on the [0, 1] scale; a fresh draw every batch.
     """
-    network = network or NetworkConfig(kind="conv", channels=(32, 64), dense=256)
-    config = AutoencoderConfig(
-        input_shape=tuple(clean.shape[1:]), latent_dim=latent_dim, network=network
+    return train_on_patches(
+        clean,
+        CorruptionConfig(kind="gaussian", amount=sigma, clip=True),
+        latent_dim=latent_dim,
+        network=network or NetworkConfig(kind="conv", channels=(32, 64), dense=256),
+        train=train,
+        out=out,
     )
-    train = (train or TrainConfig(epochs=10, batch_size=128, progress=False)).replace(
-        corruption=CorruptionConfig(kind="gaussian", amount=sigma, clip=True)
-    )
-    with seeded(train.seed):  # initial weights follow train.seed, not the global stream
-        model = Autoencoder(config)
-    Trainer(train).fit(model, clean, out=out)
-    return model.eval()
 
 
 @torch.inference_mode()
@@ -120,9 +122,25 @@ def _dihedral(x: Tensor, k: int) -> Tensor:
     return x.flip(-1) if k >= 4 else x
 
 
+def _cosine(lr: float, final_lr: float) -> TrainConfig:
+    """The trainer's cosine schedule from ``lr`` down to ``final_lr``."""
+    return TrainConfig(lr=lr, min_lr=final_lr, scheduler="cosine")
+
+
 def cosine_lr(step: int, total: int, lr: float, final_lr: float) -> float:
-    """Learning rate at ``step`` of ``total``: cosine decay from ``lr`` to ``final_lr``."""
-    return final_lr + 0.5 * (lr - final_lr) * (1 + math.cos(math.pi * min(step / total, 1.0)))
+    """Learning rate at ``step`` of ``total``: cosine decay from ``lr`` to ``final_lr``.
+
+    .. deprecated::
+        Use :func:`latentkit.training.schedules.schedule_factor` with a ``TrainConfig`` of
+        ``scheduler="cosine"`` (the learning rate is ``lr`` times that factor).
+    """
+    warnings.warn(
+        "latentkit.apps.denoise.cosine_lr is deprecated; use "
+        "latentkit.training.schedules.schedule_factor with TrainConfig(scheduler='cosine').",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return lr * schedule_factor(_cosine(lr, final_lr), 0, step, total)
 
 
 def train_residual_denoiser(
@@ -172,14 +190,16 @@ def train_residual_denoiser(
         raise ValueError(f"sigmas must be a range 0 <= low <= high, got {sigmas!r}.")
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}.")
+    if not 0.0 <= final_lr <= lr:
+        raise ValueError(f"lr and final_lr must satisfy 0 <= final_lr <= lr, got {lr}, {final_lr}.")
     config = config or ResidualDenoiserConfig(channels=patches.shape[1])
-    torch.manual_seed(seed)
-    model = ResidualDenoiser(config).train()
+    model = build_seeded(lambda: ResidualDenoiser(config), seed).train()
+    schedule = _cosine(lr, final_lr)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     for step in range(steps):
         for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, steps, lr, final_lr)
+            group["lr"] = lr * schedule_factor(schedule, 0, step, steps)
         index = torch.randint(len(patches), (batch_size,), generator=generator)
         k = int(torch.randint(8, (1,), generator=generator))
         clean = _dihedral(patches[index], k)  # (B, C, P, P)

@@ -2,7 +2,9 @@
 
 Two methods:
 (a) ``"autoencoder"``: an autoencoder trained with random masking (a denoising autoencoder
-    whose corruption hides pixels) reconstructs the masked image;
+    whose corruption hides pixels; :func:`train_inpainter`, through
+    :func:`latentkit.apps.patchwise.train_on_patches` like denoising and colorization)
+    reconstructs the masked image;
 (b) ``"latent_optimisation"``: for a VAE, fit the code z to the observed pixels only by
     maximising ``log p(x_obs | z) + log p(z)`` with Adam from the encoder's guess, then decode
     (a MAP estimate under the model, in the spirit of Yeh et al. 2017, "Semantic image
@@ -18,10 +20,64 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from latentkit.apps.patchwise import train_on_patches
 from latentkit.evaluation.metrics import psnr
+from latentkit.models.autoencoder import Autoencoder
 from latentkit.models.base import AbstractModel
+from latentkit.nn import NetworkConfig
+from latentkit.training.config import CorruptionConfig, TrainConfig
 
-__all__ = ["evaluate_inpainting", "inpaint", "optimise_latent"]
+__all__ = ["evaluate_inpainting", "inpaint", "optimise_latent", "train_inpainter"]
+
+_MASKS = ("mask", "box_mask")
+
+
+def train_inpainter(
+    images: Tensor,
+    *,
+    kind: Literal["mask", "box_mask"] = "mask",
+    amount: float = 0.5,
+    latent_dim: int = 64,
+    network: NetworkConfig | None = None,
+    train: TrainConfig | None = None,
+    out: str | None = None,
+) -> Autoencoder:
+    """Train an autoencoder to fill in hidden pixels, for ``inpaint(method="autoencoder")``.
+
+    Parameters
+    ----------
+    images : Tensor of shape (N, C, H, W)
+        Clean training images (or patches) in [0, 1]; the model's input shape is ``(C, H, W)``.
+    kind : {"mask", "box_mask"}
+        Hide a fraction ``amount`` of the pixels of each image ("mask": scattered pixels) or
+        one square box of side ``amount`` times the image's smaller side ("box_mask"); hidden
+        pixels are set to 0, a fresh draw every batch.
+    amount : float in [0, 1]
+        Fraction of pixels, or relative box side.
+    latent_dim : int
+        Size of the code.
+    network : NetworkConfig, optional
+        Default: conv channels 32-64 and a dense layer of 256.
+    train : TrainConfig, optional
+        Default: 10 epochs of batches of 128; its seed also seeds the initial weights.
+    out : str, optional
+        Run folder for the trainer to write.
+
+    Returns
+    -------
+    Autoencoder
+        Trained, in eval mode.
+    """
+    if kind not in _MASKS:
+        raise ValueError(f"kind must be one of {_MASKS}, got {kind!r}.")
+    return train_on_patches(
+        images,
+        CorruptionConfig(kind=kind, amount=amount),
+        latent_dim=latent_dim,
+        network=network or NetworkConfig(kind="conv", channels=(32, 64), dense=256),
+        train=train,
+        out=out,
+    )
 
 
 def optimise_latent(

@@ -1,9 +1,16 @@
-"""Apply a patch model to images of any size: overlapping patches blended with a window.
+"""Patch models: train an autoencoder on (corrupted) patches, apply it to images of any size.
 
-Each image is padded (reflect) so that patches of size ``P`` at step ``stride`` tile it, every
-patch is processed, and the outputs are summed back with a separable weight that is largest
-in the patch centre (a raised-cosine window with a floor), then divided by the summed weights.
-Overlap plus tapering removes the seams that non-overlapping tiles leave.
+Training. :func:`train_on_patches` is the one training path of the patch-based image apps
+(denoising, colorization, inpainting): an :class:`~latentkit.models.autoencoder.Autoencoder`
+whose input shape is the patches' ``(C, P, P)`` is built with its initial weights drawn from
+the training seed alone, then trained by the :class:`~latentkit.training.trainer.Trainer` to
+map ``corruption(patch)`` (a fresh draw every batch) back to the clean patch. The apps differ
+only in the corruption and the default network.
+
+Application. Each image is padded (reflect) so that patches of size ``P`` at step ``stride``
+tile it, every patch is processed, and the outputs are summed back with a separable weight that
+is largest in the patch centre (a raised-cosine window with a floor), then divided by the
+summed weights. Overlap plus tapering removes the seams that non-overlapping tiles leave.
 """
 
 from __future__ import annotations
@@ -14,7 +21,58 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["apply_patchwise", "blend_window"]
+from latentkit._seeding import build_seeded
+from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
+from latentkit.nn import NetworkConfig
+from latentkit.training.config import CorruptionConfig, TrainConfig
+from latentkit.training.trainer import Trainer
+
+__all__ = ["apply_patchwise", "blend_window", "train_on_patches"]
+
+
+def train_on_patches(
+    patches: Tensor,
+    corruption: CorruptionConfig,
+    *,
+    latent_dim: int,
+    network: NetworkConfig,
+    train: TrainConfig | None = None,
+    out: str | None = None,
+) -> Autoencoder:
+    """Train an autoencoder to map ``corruption(patches)`` back to ``patches``.
+
+    Parameters
+    ----------
+    patches : Tensor of shape (N, C, P, P)
+        Clean training patches (or whole images) in [0, 1]; the model's input shape is
+        ``(C, P, P)``.
+    corruption : CorruptionConfig
+        What the encoder sees instead of the clean patch, drawn afresh every batch from the
+        trainer's data generator; it replaces any corruption set in ``train``.
+    latent_dim : int
+        Size of the code.
+    network : NetworkConfig
+        Encoder and decoder.
+    train : TrainConfig, optional
+        Default: 10 epochs of batches of 128, no progress bar. Its ``seed`` seeds the initial
+        weights as well as the trainer's draws; the global random stream is not used.
+    out : str, optional
+        Run folder for the trainer to write.
+
+    Returns
+    -------
+    Autoencoder
+        Trained, in eval mode.
+    """
+    config = AutoencoderConfig(
+        input_shape=tuple(patches.shape[1:]), latent_dim=latent_dim, network=network
+    )
+    train = (train or TrainConfig(epochs=10, batch_size=128, progress=False)).replace(
+        corruption=corruption
+    )
+    model = build_seeded(lambda: Autoencoder(config), train.seed)
+    Trainer(train).fit(model, patches, out=out)
+    return model.eval()
 
 
 def blend_window(size: int, floor: float = 0.1) -> Tensor:
