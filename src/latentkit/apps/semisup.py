@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from latentkit._seeding import build_seeded
 from latentkit.data.dataset import Dataset
 from latentkit.evaluation.diagnostics import posterior_means
 from latentkit.evaluation.evaluate import batched
@@ -34,7 +35,6 @@ from latentkit.models.semi_supervised import SemiSupervisedVAE, SemiSupervisedVA
 from latentkit.models.vae import VAE, VAEConfig
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import TrainConfig
-from latentkit.training.setup import seeded
 from latentkit.training.trainer import Trainer
 
 __all__ = [
@@ -138,13 +138,13 @@ def train_m2(
     )
     sampled = x_std is not None
     train = train or TrainConfig(epochs=10, batch_size=128, progress=False)
-    with seeded(train.seed):  # initial weights follow train.seed, not the global stream
-        model = _SampledInputM2(config) if sampled else SemiSupervisedVAE(config)
+    m2_class = _SampledInputM2 if sampled else SemiSupervisedVAE
+    model = build_seeded(lambda: m2_class(config), train.seed)  # weights follow train.seed
     rows = torch.stack([x, x_std], dim=1) if x_std is not None else x  # (N, 2, ...) if sampled
     xs, ys = oversample_labelled(rows, y_partial, labelled_fraction)
     Trainer(train).fit(model, Dataset(xs, ys, "semi-supervised"))
     if sampled:  # the same weights in a plain M2, which predicts from the means
-        plain = SemiSupervisedVAE(config).to(model.device)
+        plain = build_seeded(lambda: SemiSupervisedVAE(config), train.seed).to(model.device)
         plain.load_state_dict(model.state_dict())
         model = plain
     return model.eval()
@@ -221,8 +221,7 @@ def train_m1_m2(
         network=m1_network or NetworkConfig(hidden=(600, 600), activation="softplus"),
     )
     m1_train = m1_train or TrainConfig(epochs=10, batch_size=128, progress=False)
-    with seeded(m1_train.seed):
-        m1 = VAE(m1_config)
+    m1 = build_seeded(lambda: VAE(m1_config), m1_train.seed)
     Trainer(m1_train).fit(m1, x)
     m1.eval()
     codes, stds = posterior_moments(m1, x)  # each (N, m1_latent_dim)

@@ -3,7 +3,8 @@
 Training. Rows are standardised (:class:`~latentkit.data.transforms.Standardizer`, fitted on
 the training ``X``) and the model is trained by :class:`~latentkit.training.trainer.Trainer`
 with the progress bar off and the seed drawn from ``random_state``. Weight initialisation uses
-that seed too, inside ``torch.random.fork_rng`` so the global torch generator is left as it was.
+that seed too (:func:`latentkit._seeding.build_seeded`: the global torch generator is left as
+it was).
 With ``epochs=None`` the number of epochs is ``ceil(auto_steps / batches_per_epoch)`` clipped to
 ``auto_epochs``: a fixed budget of optimisation steps on small tables (what the small default
 networks need to fit) and the lower bound of passes over large ones. The transformer and the
@@ -29,6 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor
 
+from latentkit._seeding import build_seeded
 from latentkit.data.dataset import Dataset
 from latentkit.data.transforms import Standardizer
 from latentkit.evaluation.evaluate import batched
@@ -122,9 +124,7 @@ class LatentEstimatorBase(BaseEstimator):
         self.scaler_ = Standardizer().fit(ref)
         x_train = self.scaler_.transform(x32)
         seed = self._seed()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = model_factory()
+        model = build_seeded(model_factory, seed)
         self.n_epochs_ = self._epochs(len(X))
         config = TrainConfig(
             epochs=self.n_epochs_,
