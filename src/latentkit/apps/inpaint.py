@@ -98,7 +98,7 @@ def optimise_latent(
     missing : BoolTensor of the same shape
         True where a pixel is missing.
     """
-    if not hasattr(model, "decoder_params") or not hasattr(model, "likelihood"):
+    if not model.capabilities.decoder_likelihood:
         raise TypeError(
             f"latent optimisation needs a VAE with a likelihood; {type(model).__name__} has none. "
             "Use method='autoencoder' instead."
@@ -130,8 +130,7 @@ def optimise_latent(
 
 def _pixel_log_prob(model: AbstractModel, params: Tensor, x: Tensor) -> Tensor:
     """Elementwise log p(x | params) for the likelihoods that factorise over pixels."""
-    name = getattr(model.likelihood, "name", "")
-    if name in ("bernoulli", "continuous_bernoulli"):
+    if model.likelihood.name in ("bernoulli", "continuous_bernoulli"):
         return -torch.nn.functional.binary_cross_entropy_with_logits(params, x, reduction="none")
     return -0.5 * (model.likelihood.mean(params) - x).square()
 
