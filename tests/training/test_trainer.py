@@ -289,3 +289,128 @@ def test_latentkit_vae_resumes_to_identical_weights_and_is_seeded(tmp_path):
 
     loaded = latentkit.load(tmp_path / "b")
     assert_same(weights(full), weights(loaded))
+
+
+class LinesAtEpochEnd(Callback):
+    """Reads metrics.jsonl (and its inode) after each epoch, as a watcher of the run would."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.seen: list[tuple[bytes, int]] = []
+
+    def on_epoch_end(self, epoch, record, model):
+        self.seen.append((self.path.read_bytes(), self.path.stat().st_ino))
+
+
+def test_metrics_file_is_appended_one_line_per_epoch(tmp_path):
+    watcher = LinesAtEpochEnd(tmp_path / "metrics.jsonl")
+    history = Trainer(TrainConfig(epochs=4, **FAST), callbacks=[watcher]).fit(
+        make_model(), tiny_data(), out=tmp_path
+    )
+    contents = [content for content, _ in watcher.seen]
+    for epoch, content in enumerate(contents, start=1):
+        assert content.count(b"\n") == epoch and content.endswith(b"\n")
+        if epoch > 1:
+            assert content.startswith(contents[epoch - 2])  # earlier lines byte-identical
+    assert len({inode for _, inode in watcher.seen}) == 1  # the same file: never replaced
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == history.records
+
+
+def test_resume_makes_the_metrics_file_match_the_checkpoint(tmp_path):
+    """Lines appended after the last checkpoint (and a line cut by a crash) are dropped on
+    resume, so the file ends as that of an uninterrupted run."""
+    config = TrainConfig(epochs=4, checkpoint_every=2, **FAST)
+    with pytest.raises(Interrupt):
+        Trainer(config, callbacks=[StopAfter(3)]).fit(make_model(), tiny_data(), out=tmp_path)
+    path = tmp_path / "metrics.jsonl"
+    assert [json.loads(line)["epoch"] for line in path.read_text().splitlines()] == [1, 2, 3]
+    with path.open("ab") as fh:
+        fh.write(b'{"epoch": 4, "step": 1')  # a torn last line
+    first_two = b"".join(path.read_bytes().splitlines(keepends=True)[:2])
+
+    watcher = LinesAtEpochEnd(path)
+    history = Trainer(config, callbacks=[watcher]).fit(
+        make_model(), tiny_data(), out=tmp_path, resume=True
+    )
+    assert [r["epoch"] for r in history.records] == [1, 2, 3, 4]
+    assert [json.loads(line) for line in path.read_text().splitlines()] == history.records
+    assert watcher.seen[0][0].startswith(first_two) and watcher.seen[0][0].count(b"\n") == 3
+    assert watcher.seen[0][1] == watcher.seen[1][1]  # rewritten once at the start, then appended
+
+
+def test_training_and_validation_share_one_loss_path(monkeypatch):
+    """Both call LossModule.forward and get the model's LossOutput; training passes the global
+    step, validation step=None in eval mode; the epoch means carry no sample-count key."""
+    from latentkit.models.base import LossOutput
+    from latentkit.training import distributed
+    from latentkit.training.metrics import EpochMetrics
+
+    calls: list[tuple[int | None, bool, bool]] = []
+    forward = distributed.LossModule.forward
+
+    def recording(self, x, y=None, target=None, step=None, generator=None):
+        out = forward(self, x, y, target, step, generator)
+        calls.append((step, self.model.training, isinstance(out, LossOutput)))
+        return out
+
+    added: list[object] = []
+    add = EpochMetrics.add
+    monkeypatch.setattr(distributed.LossModule, "forward", recording)
+    monkeypatch.setattr(
+        EpochMetrics, "add", lambda self, out, n: (added.append(out), add(self, out, n))
+    )
+    history = Trainer(TrainConfig(epochs=2, **FAST)).fit(
+        make_model(variational=True), tiny_data(), tiny_data(20, seed=1)
+    )
+    train_calls = [c for c in calls if c[0] is not None]
+    val_calls = [c for c in calls if c[0] is None]
+    assert [c[0] for c in train_calls] == list(range(8))  # 64 samples / 16, two epochs
+    assert all(training for _, training, _ in train_calls)
+    assert len(val_calls) == 2 * 2 and not any(training for _, training, _ in val_calls)
+    assert all(is_output for *_, is_output in calls)
+    assert len(added) == len(calls) and all(isinstance(o, LossOutput) for o in added)
+    assert all(not key.startswith("_") for r in history.records for key in r)
+
+
+def test_epoch_means_return_the_sample_count_separately():
+    from latentkit.models.base import LossOutput
+    from latentkit.training.distributed import DistInfo
+    from latentkit.training.metrics import EpochMetrics
+
+    metrics = EpochMetrics()
+    metrics.add(LossOutput(torch.tensor(2.0), torch.tensor([1.0, 3.0])), 2)
+    metrics.add(LossOutput(torch.tensor(5.0), torch.tensor([5.0])), 1)
+    means, count = metrics.means("val", DistInfo(), torch.device("cpu"))
+    assert count == 3 and isinstance(count, int)
+    assert means == {"val_loss": pytest.approx(3.0), "val_reconstruction": pytest.approx(3.0)}
+
+
+def test_data_outside_the_likelihood_range_is_refused_before_training(tmp_path):
+    from latentkit.errors import DataError
+    from latentkit.training.setup import check_training_data
+
+    vae = _vae()
+    x = tiny_data().x * 3  # the Bernoulli likelihood needs [0, 1]
+    with pytest.raises(DataError, match=r"train values lie in \[.*\] but .* needs \[0, 1\]"):
+        check_training_data(vae, x, None, "train", binarize=False)
+    with pytest.raises(DataError, match=r"binarize='dynamic' needs val values in \[0, 1\]"):
+        check_training_data(make_model(), x, None, "val", binarize=True)
+    with pytest.raises(DataError, match="likelihood needs"):
+        Trainer(TrainConfig(epochs=1, **FAST)).fit(vae, x, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_precision_picks_the_autocast_dtype_and_scaler(caplog):
+    from latentkit.training.precision import Precision
+
+    cpu = torch.device("cpu")
+    assert Precision("none", cpu).dtype is None and Precision("none", cpu).scaler is None
+    bf16 = Precision("bf16", cpu)
+    assert bf16.dtype == torch.bfloat16 and bf16.scaler is None
+    assert "slower than float32" in caplog.text
+    assert Precision("fp16", cpu).scaler is not None
+    other = Precision("bf16", torch.device("meta"))  # no autocast there: float32, with a warning
+    assert other.dtype is None and "training in float32 on meta" in caplog.text
+    with bf16.autocast():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16

@@ -7,7 +7,8 @@ The loggers below are used by the trainer itself, on rank 0 only:
 - :class:`ProgressBar`: a tqdm bar per epoch, advanced on the host without reading any device
   value (the loss is shown once per epoch, when it is known anyway). Quiet unless
   ``progress=True`` and the bar's stream (stderr) is a terminal.
-- :class:`MetricsFile`: ``metrics.jsonl``, one JSON object per epoch, rewritten atomically.
+- :class:`MetricsFile`: ``metrics.jsonl``, one JSON object per epoch, appended (see there for
+  why a killed run leaves a readable file, and how a resume makes it match the checkpoint).
 - :class:`TensorBoard`: epoch scalars through ``torch.utils.tensorboard`` when it imports
   (its event files are append-only logs written by TensorBoard itself, never read back by
   latentkit, so they are the one output not written atomically).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,14 +74,49 @@ class ProgressBar:
 
 
 class MetricsFile:
-    """``metrics.jsonl``: the records so far, one JSON object per line (atomic rewrite)."""
+    """``metrics.jsonl``: one JSON object per completed epoch, one line each.
+
+    :meth:`append` adds an epoch's line with one ``write`` call on a file opened for
+    appending, then fsyncs it; earlier lines are never rewritten, so an epoch costs one line of
+    I/O however long the run. A process killed around the write leaves the line whole or
+    absent (Linux completes a write to a regular file that it has begun, except that a
+    ``SIGKILL`` may cut one that spans a page boundary of the file; a power cut may too).
+
+    :meth:`reset` makes the file hold exactly the given records, by an atomic rewrite and only
+    when it differs. The trainer calls it once per fit, before the first epoch, with the
+    records restored from the checkpoint (none for a fresh run): lines of epochs after that
+    checkpoint, and any line cut as above, are dropped there, and appending continues from a
+    file that matches the checkpoint.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def write(self, records: Sequence[dict[str, Any]]) -> None:
-        text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in records)
-        atomic_write_bytes(self.path, text.encode())
+    def reset(self, records: Sequence[dict[str, Any]]) -> None:
+        """Make the file hold ``records`` (no file when there are none and there was none)."""
+        text = b"".join(_line(r) for r in records)
+        try:
+            current: bytes | None = self.path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != text and (current is not None or records):
+            atomic_write_bytes(self.path, text)
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Add one epoch's line and fsync it."""
+        line = memoryview(_line(record))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            while line:  # one call writes it all unless the disk fills up (then it raises)
+                line = line[os.write(fd, line) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, allow_nan=False) + "\n").encode()
 
 
 class TensorBoard:

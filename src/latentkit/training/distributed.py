@@ -12,8 +12,11 @@ single-process training up to floating-point summation order.
 Details:
 
 - DDP hooks into ``forward``, but models are trained through ``model.loss``. :class:`LossModule`
-  is a tiny module whose ``forward`` calls ``model.loss`` and returns the scalar loss with the
-  per-sample terms; that module is what DDP wraps.
+  is a tiny module whose ``forward`` calls ``model.loss`` and returns its
+  :class:`~latentkit.models.base.LossOutput` unchanged; that module is what DDP (and
+  ``torch.compile``) wraps for training, and what validation calls unwrapped, so both go
+  through one loss path. DDP hands the dataclass back as it is: it inspects a forward's output
+  only with ``find_unused_parameters`` (or ``static_graph``), which latentkit does not set.
 - The last, smaller global batch of an epoch is dropped under DDP (``drop_last``): split
   unevenly it would weight the ranks' gradients wrongly and could leave a rank with no rows.
   Validation has no gradients and covers every row (per-rank sums are all-reduced).
@@ -33,7 +36,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from latentkit.errors import TrainingError
-from latentkit.models.base import AbstractModel
+from latentkit.models.base import AbstractModel, LossOutput
 
 __all__ = ["DistInfo", "LossModule", "all_reduce", "detect", "setup", "teardown", "wrap"]
 
@@ -116,14 +119,13 @@ def all_reduce(tensor: Tensor, info: DistInfo, op: str = "sum") -> Tensor:
 
 
 class LossModule(nn.Module):
-    """``forward`` = ``model.loss``: the module DDP (and ``torch.compile``) wrap.
+    """``forward`` = ``model.loss``: the one loss path of training (wrapped by DDP and
+    ``torch.compile``) and validation (called as it is).
 
     Returns
     -------
-    loss : Tensor of shape ()
-        The scalar objective.
-    terms : dict of str to Tensor of shape (N,)
-        The per-sample terms (``LossOutput.per_sample()``).
+    LossOutput
+        The scalar ``loss`` and the per-sample terms, as ``model.loss`` returned them.
     """
 
     def __init__(self, model: AbstractModel) -> None:
@@ -137,9 +139,8 @@ class LossModule(nn.Module):
         target: Tensor | None = None,
         step: int | None = None,
         generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, dict[str, Tensor]]:
-        out = self.model.loss(x, y=y, target=target, step=step, generator=generator)
-        return out.loss, out.per_sample()
+    ) -> LossOutput:
+        return self.model.loss(x, y=y, target=target, step=step, generator=generator)
 
 
 def wrap(module: LossModule, info: DistInfo, device: torch.device) -> nn.Module:

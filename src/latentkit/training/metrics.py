@@ -1,9 +1,11 @@
 """Epoch metrics without per-step host syncs.
 
-Each step appends its (detached) scalar loss and per-sample terms to lists: no kernel runs
-and nothing is read back. At the end of the epoch the lists are concatenated and summed on
-the device, all-reduced across ranks, and read back in one transfer. The NaN guard truncates
-the lists to roll back. Memory: one float per sample and term, kept for one epoch.
+Each step appends the (detached) scalar loss and per-sample terms of its
+:class:`~latentkit.models.base.LossOutput` to lists: no kernel runs and nothing is read back.
+At the end of the epoch the lists are concatenated and summed on the device, all-reduced
+across ranks, and read back in one transfer, with the number of samples they cover. The NaN
+guard truncates the lists to roll back. Memory: one float per sample and term, kept for one
+epoch.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import torch
 from torch import Tensor
 
+from latentkit.models.base import LossOutput
 from latentkit.training.distributed import DistInfo, all_reduce
 
 __all__ = ["EpochMetrics"]
@@ -26,11 +29,11 @@ class EpochMetrics:
         self.sizes: list[int] = []  # batch sizes
         self.terms: dict[str, list[Tensor]] = {}  # name -> [(n,) per batch]
 
-    def add(self, loss: Tensor, terms: dict[str, Tensor], n: int) -> None:
+    def add(self, out: LossOutput, n: int) -> None:
         """Record one batch of ``n`` samples (no device work)."""
-        self.losses.append(loss.detach())
+        self.losses.append(out.loss.detach())
         self.sizes.append(n)
-        for name, value in terms.items():
+        for name, value in out.per_sample().items():
             self.terms.setdefault(name, []).append(value.detach())
 
     def __len__(self) -> int:
@@ -47,11 +50,14 @@ class EpochMetrics:
         """Samples recorded on this rank."""
         return sum(self.sizes)
 
-    def means(self, prefix: str, info: DistInfo, device: torch.device) -> dict[str, float | None]:
-        """``{prefix_loss, prefix_<term>: mean per sample}`` over all ranks (one sync).
+    def means(
+        self, prefix: str, info: DistInfo, device: torch.device
+    ) -> tuple[dict[str, float | None], int]:
+        """``{prefix_loss, prefix_<term>: mean per sample}`` over all ranks, and the number of
+        samples they cover (one sync).
 
         The sample-weighted mean of the batch losses is ``prefix_loss``; a value is None when
-        no sample was recorded or the mean is not finite. ``_count`` holds the global count.
+        no sample was recorded or the mean is not finite.
         """
         names = sorted(self.terms)
         keys = [
@@ -74,5 +80,4 @@ class EpochMetrics:
         for key, total in zip(keys, totals[:-1], strict=True):
             mean = total / count if count else math.nan
             out[key] = mean if math.isfinite(mean) else None
-        out["_count"] = count
-        return out
+        return out, round(count)

@@ -1,4 +1,6 @@
-"""Setting up a run: the device, the optimizer and the data tensors.
+"""Setting up a run: the device, the optimizer, the data tensors and the checks the data must
+pass before the first step (:func:`check_training_data`: shapes, labels, emptiness, finite
+values, the range the model's loss needs, the range dynamic binarization needs).
 
 Adam, AdamW and SGD use PyTorch's fused kernels on CUDA and on the CPU: one pass over each
 parameter for the whole update. On CUDA that is one launch for all parameters, and with a
@@ -11,6 +13,7 @@ loop. Elsewhere (mps), or where a build lacks the fused kernel, the ``foreach`` 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -21,7 +24,10 @@ from latentkit.errors import ConfigError, DataError
 from latentkit.training.config import TrainConfig
 from latentkit.training.distributed import DistInfo
 
-__all__ = ["as_tensors", "build_optimizer", "resolve_device", "seeded"]
+if TYPE_CHECKING:
+    from latentkit.models.base import AbstractModel
+
+__all__ = ["as_tensors", "build_optimizer", "check_training_data", "resolve_device", "seeded"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +93,57 @@ def as_tensors(data: Dataset | Tensor, what: str) -> tuple[Tensor, Tensor | None
             )
         return data.float(), None
     raise DataError(f"{what} must be a latentkit Dataset or a tensor, got {type(data).__name__}.")
+
+
+def check_training_data(
+    model: AbstractModel, x: Tensor, y: Tensor | None, what: str, *, binarize: bool
+) -> None:
+    """Refuse data the model cannot train on, before anything is written or stepped.
+
+    Parameters
+    ----------
+    model : AbstractModel
+        Its ``input_shape``, ``needs_labels`` and ``data_range`` are checked against the data.
+    x : Tensor of shape (N, *input_shape)
+    y : Tensor of shape (N,) or None
+    what : str
+        How the messages name the data (``"train"``, ``"val"``).
+    binarize : bool
+        ``TrainConfig.binarize == "dynamic"``: the values are Bernoulli probabilities.
+
+    Raises
+    ------
+    DataError
+        On a shape mismatch, missing labels, no samples, NaN or inf values, or values outside
+        the range the model's loss (or dynamic binarization) needs.
+    """
+    if tuple(x.shape[1:]) != model.input_shape:
+        raise DataError(
+            f"{what} samples have shape {tuple(x.shape[1:])} but the model expects "
+            f"{model.input_shape}."
+        )
+    if model.needs_labels and y is None:
+        raise DataError(f"{type(model).__name__} needs labels: pass a Dataset with y.")
+    if len(x) == 0:
+        raise DataError(f"{what} is empty.")
+    if not bool(torch.isfinite(x).all()):
+        bad = (~torch.isfinite(x)).flatten(1).any(1).nonzero().flatten()
+        raise DataError(
+            f"{what} holds NaN or inf values in {len(bad)} sample(s) (first: row "
+            f"{int(bad[0])}); impute or drop them before training (table loaders take "
+            "impute='mean' or 'median')."
+        )
+    low, high = (float(v) for v in torch.aminmax(x))
+    limits = model.data_range
+    if limits is not None and (low < limits[0] or high > limits[1]):
+        raise DataError(
+            f"{what} values lie in [{low:g}, {high:g}] but the model's {model.loss_name} "
+            f"needs [{limits[0]:g}, {limits[1]:g}]; scale the data to [0, 1] or "
+            "use a gaussian likelihood (VAE: likelihood='gaussian'; autoencoder: "
+            "reconstruction='mse')."
+        )
+    if binarize and (low < 0 or high > 1):
+        raise DataError(
+            f"binarize='dynamic' needs {what} values in [0, 1], found "
+            f"[{low:g}, {high:g}]; scale the data first."
+        )

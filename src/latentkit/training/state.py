@@ -1,17 +1,21 @@
-"""The loop state a checkpoint carries, and the mapping between a run and its checkpoint.
+"""The loop state a checkpoint carries, the mapping between a run and its checkpoint, and
+the run folder's checkpoint and model files.
 
 :class:`LoopState` holds the few numbers besides tensors that define where training stands:
 completed epochs, the global step, the NaN guard's learning-rate scale and roll-back count,
 the plateau schedule and the early-stopping bookkeeping. :func:`checkpoint_payload` collects a
 run's tensors (model, optimizer, best weights, RNG states) and JSON (everything else) for
 :func:`latentkit.training.checkpoint.save_checkpoint`; :func:`restore` puts a loaded
-checkpoint back.
+checkpoint back. :class:`RunFolder` is what the trainer calls: it writes a checkpoint (then
+the model folder) after an epoch, the final model folder, and loads the newest valid
+checkpoint on resume (the file format itself is :mod:`.checkpoint`'s).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,7 +27,7 @@ from latentkit.training import checkpoint as ckpt
 from latentkit.training.config import TrainConfig
 from latentkit.training.schedules import PlateauState
 
-__all__ = ["LoopState", "checkpoint_payload", "restore"]
+__all__ = ["LoopState", "Restored", "RunFolder", "checkpoint_payload", "restore"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +100,16 @@ def checkpoint_payload(
     return tensors, meta
 
 
+@dataclasses.dataclass
+class Restored:
+    """What :func:`restore` gives back besides the model, optimizer and scaler it loads."""
+
+    state: LoopState
+    records: list[dict[str, Any]]  # the metrics records of the completed epochs
+    best_weights: dict[str, Tensor] | None  # early stopping's best model state, on the device
+    generators: dict[str, Tensor]  # the trainer's random streams at the next epoch: name -> state
+
+
 def restore(
     found: ckpt.Checkpoint,
     *,
@@ -104,12 +118,8 @@ def restore(
     scaler: Any,
     config: TrainConfig,
     device: torch.device,
-) -> tuple[LoopState, list[dict[str, Any]], dict[str, Tensor] | None, dict[str, Tensor]]:
+) -> Restored:
     """Load ``found`` into the model, optimizer and scaler and restore the global RNGs.
-
-    Returns
-    -------
-    state, records, best_weights, generator_states
 
     Raises
     ------
@@ -142,4 +152,84 @@ def restore(
     if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)
     best = {k: v.to(device) for k, v in found.group("best").items()} or None
-    return state, records, best, found.group("rng.gen")
+    return Restored(state, records, best, found.group("rng.gen"))
+
+
+class RunFolder:
+    """The checkpoints and the model folder of one run in ``out`` (rank 0 writes, every rank
+    reads on resume).
+
+    Parameters
+    ----------
+    out : Path
+        The run folder: ``config.json`` and ``model.safetensors`` (``model.save``), and
+        ``checkpoints/``.
+    model, optimizer, scaler, config
+        The run's model, optimizer, GradScaler (or None) and TrainConfig.
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        model: AbstractModel,
+        optimizer: torch.optim.Optimizer,
+        scaler: Any,
+        config: TrainConfig,
+    ) -> None:
+        self.out = out
+        self.model, self.optimizer, self.scaler, self.config = model, optimizer, scaler, config
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.out / "checkpoints"
+
+    def save_model(self, state: LoopState) -> None:
+        """Write the model folder with the train config and progress in its ``extra``."""
+        extra = {
+            "train_config": self.config.to_dict(),
+            "epochs_completed": state.epoch,
+            "best_epoch": state.best_epoch,
+        }
+        self.model.save(self.out, extra=extra)
+
+    def save_checkpoint(
+        self,
+        state: LoopState,
+        records: list[dict[str, Any]],
+        best_weights: dict[str, Tensor] | None,
+        generators: dict[str, torch.Generator],
+    ) -> None:
+        """Write the checkpoint after ``state.epoch`` epochs, prune old ones, then write the
+        model folder (so that it always holds the weights of the newest checkpoint)."""
+        tensors, meta = checkpoint_payload(
+            model=self.model,
+            optimizer=self.optimizer,
+            scaler=self.scaler,
+            state=state,
+            config=self.config,
+            records=records,
+            best_weights=best_weights,
+            generators=generators,
+        )
+        ckpt.save_checkpoint(self.checkpoints, state.epoch, tensors, meta)
+        ckpt.prune_checkpoints(self.checkpoints, self.config.keep_checkpoints)
+        self.save_model(state)
+
+    def load_latest(self, device: torch.device) -> Restored | None:
+        """Restore the newest valid checkpoint; None (with a warning) when there is none.
+
+        Raises
+        ------
+        CheckpointError
+            If the checkpoint belongs to another model or cannot be restored.
+        """
+        found = ckpt.latest_checkpoint(self.checkpoints)
+        if found is None:
+            logger.warning("resume=True but %s holds no valid checkpoint; starting afresh.",
+                           self.checkpoints)  # fmt: skip
+            return None
+        restored = restore(found, model=self.model, optimizer=self.optimizer,
+                           scaler=self.scaler, config=self.config, device=device)  # fmt: skip
+        logger.info("resumed from %s (epoch %d, step %d)", found.path, restored.state.epoch,
+                    restored.state.global_step)  # fmt: skip
+        return restored

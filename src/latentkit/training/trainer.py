@@ -10,15 +10,28 @@ implements the contract of :mod:`latentkit.models.base` (``model.loss`` returnin
                         samples_per_second, train_<term> and val_<term> (means per sample)
     checkpoints/        safetensors + JSON checkpoints (see :mod:`.checkpoint`)
 
+This module owns the loop only: per epoch, shuffle, step through the batches (learning rate,
+loss, backward, NaN check), validate, then record, checkpoint, early-stop and call the
+callbacks. What the loop calls lives beside it:
+
+- :mod:`.setup`: the device, the optimizer, the data tensors and the data checks;
+- :mod:`.batching`: batches on the device, binarization and corruptions, per-epoch generators;
+- :mod:`.precision`: autocast, the GradScaler and the backward / clip / step sequence;
+- :mod:`.distributed`: DDP and :class:`~.distributed.LossModule`, the one loss path of
+  training and validation (both get a ``LossOutput``);
+- :mod:`.metrics`: per-epoch means without per-step syncs; :mod:`.guard`: the NaN guard;
+- :mod:`.schedules`: learning-rate schedules; :mod:`.state` and :mod:`.checkpoint`: the loop
+  state, checkpoints and the model folder; :mod:`.callbacks`: hooks, ``metrics.jsonl``
+  (appended one line per epoch), TensorBoard and the progress bar.
+
 Speed: the dataset moves to the device once; batches are gathered there; metrics are summed
 on the device and read once per epoch; the NaN guard syncs once per ``nan_check_every``
-steps (:mod:`.guard`); the optimizers use PyTorch's fused kernels (:mod:`.setup`);
-gradients are released with ``zero_grad(set_to_none=True)``; optional ``torch.compile``
-(of the loss module; models whose ``loss`` branches on ``step`` may recompile),
-channels-last and mixed precision (``amp``: bf16 or fp16 autocast; on CUDA, and on the CPU where
-it mostly serves tests). Validation runs under ``torch.inference_mode`` with
-``step=None`` (the model's full objective, so warm-up does not move the monitored loss).
-``step=`` passed to ``model.loss`` during training is the global optimisation step.
+steps; the optimizers use PyTorch's fused kernels; gradients are released with
+``zero_grad(set_to_none=True)``; optional ``torch.compile`` (of the loss module; models whose
+``loss`` branches on ``step`` may recompile), channels-last and mixed precision (``amp``).
+Validation runs under ``torch.inference_mode`` with ``step=None`` (the model's full
+objective, so warm-up does not move the monitored loss). ``step=`` passed to ``model.loss``
+during training is the global optimisation step.
 
 Resuming (``resume=True``) loads the newest valid checkpoint and continues; because the
 trainer's random streams are re-derived from the seed at every epoch (:mod:`.batching`) and
@@ -29,7 +42,6 @@ CPU; CUDA kernels may themselves be non-deterministic).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import time
@@ -42,25 +54,26 @@ from torch import Tensor
 
 from latentkit.data.dataset import Dataset
 from latentkit.errors import ConfigError, DataError, TrainingError
-from latentkit.models.base import AbstractModel
-from latentkit.training import checkpoint as ckpt
+from latentkit.models.base import AbstractModel, LossOutput
 from latentkit.training import distributed
 from latentkit.training.batching import DeviceBatches, epoch_generator, place, transform_batch
 from latentkit.training.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from latentkit.training.config import TrainConfig
 from latentkit.training.guard import NanGuard
 from latentkit.training.metrics import EpochMetrics
+from latentkit.training.precision import Precision
 from latentkit.training.schedules import plateau_update, schedule_factor
-from latentkit.training.setup import as_tensors, build_optimizer, resolve_device
-from latentkit.training.state import LoopState, checkpoint_payload, restore
+from latentkit.training.setup import (
+    as_tensors,
+    build_optimizer,
+    check_training_data,
+    resolve_device,
+)
+from latentkit.training.state import LoopState, RunFolder
 
 __all__ = ["History", "Trainer"]
 
 logger = logging.getLogger(__name__)
-# devices with torch.autocast and GradScaler support: AMP on cuda; on cpu it runs (and lets the
-# mixed-precision path be tested anywhere) but pays off only on CPUs with bf16 units (AMX,
-# AVX512-BF16); elsewhere it is slower than float32
-_AMP_DEVICES = ("cuda", "cpu")
 
 
 @dataclasses.dataclass
@@ -187,12 +200,13 @@ class _Run:
     ) -> None:
         self.cfg, self.callbacks, self.model = config, callbacks, model
         self.info, self.device = info, device
+        binarize = config.binarize == "dynamic"
         x, y = as_tensors(train, "train")
-        self._check_data(x, y, "train")
+        check_training_data(model, x, y, "train", binarize=binarize)
         self.val = None
         if val is not None:
             vx, vy = as_tensors(val, "val")
-            self._check_data(vx, vy, "val")
+            check_training_data(model, vx, vy, "val", binarize=binarize)
             self.val = (place(vx, device), place(vy, device))
         self.x, self.y = place(x, device), place(y, device)
         if config.batch_size % info.world_size:
@@ -210,20 +224,9 @@ class _Run:
         model.to(device)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
-        amp = config.amp if device.type in _AMP_DEVICES else "none"
-        if amp != config.amp:
-            logger.warning(
-                "amp=%r runs on cuda or cpu; training in float32 on %s.", config.amp, device
-            )
-        elif amp != "none" and device.type == "cpu":
-            logger.warning(
-                "amp=%r on the CPU: autocast is slower than float32 unless the CPU has bf16 "
-                "units (AMX, AVX512-BF16); set amp='none' for CPU runs.",
-                amp,
-            )
-        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-        self.scaler = torch.amp.GradScaler(device.type) if amp == "fp16" else None
-        self.loss_fn: Any = distributed.wrap(distributed.LossModule(model), info, device)
+        self.precision = Precision(config.amp, device)
+        self.loss_module = distributed.LossModule(model)  # validation calls it as it is
+        self.loss_fn: Any = distributed.wrap(self.loss_module, info, device)  # training
         if config.compile:
             self.loss_fn = torch.compile(self.loss_fn)
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -234,85 +237,84 @@ class _Run:
         self.resumed_generators: dict[str, Tensor] = {}
         self.guard = NanGuard(device, info)
         self.out = Path(out) if out is not None else None
-        writer = info.is_main and self.out is not None
+        self.folder = None  # checkpoints and the model folder: read by every rank on resume
+        if self.out is not None:
+            scaler = self.precision.scaler
+            self.folder = RunFolder(self.out, model, self.optimizer, scaler, config)
+        writer = info.is_main and self.out is not None  # rank 0 writes the files
         self.metrics = MetricsFile(self.out / "metrics.jsonl") if writer else None
         board = self.out / "tensorboard" if writer and self.out else None
         self.board = TensorBoard(board, config.tensorboard and info.is_main)
         self.bar = ProgressBar(config.progress and info.is_main, config.epochs)
 
-    def _check_data(self, x: Tensor, y: Tensor | None, what: str) -> None:
-        if tuple(x.shape[1:]) != self.model.input_shape:
-            raise DataError(
-                f"{what} samples have shape {tuple(x.shape[1:])} but the model expects "
-                f"{self.model.input_shape}."
-            )
-        if self.model.needs_labels and y is None:
-            raise DataError(f"{type(self.model).__name__} needs labels: pass a Dataset with y.")
-        if len(x) == 0:
-            raise DataError(f"{what} is empty.")
-        if not bool(torch.isfinite(x).all()):
-            bad = (~torch.isfinite(x)).flatten(1).any(1).nonzero().flatten()
-            raise DataError(
-                f"{what} holds NaN or inf values in {len(bad)} sample(s) (first: row "
-                f"{int(bad[0])}); impute or drop them before training (table loaders take "
-                "impute='mean' or 'median')."
-            )
-        low, high = (float(v) for v in torch.aminmax(x))
-        limits = self.model.data_range
-        if limits is not None and (low < limits[0] or high > limits[1]):
-            likelihood = getattr(self.model.config, "likelihood", None) or "bce"
-            raise DataError(
-                f"{what} values lie in [{low:g}, {high:g}] but the model's {likelihood!r} "
-                f"likelihood needs [{limits[0]:g}, {limits[1]:g}]; scale the data to [0, 1] or "
-                "use a gaussian likelihood (VAE: likelihood='gaussian'; autoencoder: "
-                "reconstruction='mse')."
-            )
-        if self.cfg.binarize == "dynamic" and (low < 0 or high > 1):
-            raise DataError(
-                f"binarize='dynamic' needs {what} values in [0, 1], found "
-                f"[{low:g}, {high:g}]; scale the data first."
-            )
-
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
-
     def _generators(self, epoch: int) -> dict[str, torch.Generator]:
         """The random streams of ``epoch``: shuffling (same on every rank), model noise and
-        data transforms (per rank). After a resume, rank 0 takes the saved states."""
+        data transforms (per rank). After a resume, rank 0's first call takes the saved
+        states."""
         seed, rank, cpu = self.cfg.seed, self.info.rank, torch.device("cpu")
         gens = {
             "shuffle": epoch_generator(seed, "shuffle", epoch, 0, cpu),
             "noise": epoch_generator(seed, "noise", epoch, rank, self.device),
             "data": epoch_generator(seed, "data", epoch, rank, self.device),
         }
+        resumed, self.resumed_generators = self.resumed_generators, {}
         if self.info.is_main:
-            for name, rng in self.resumed_generators.items():
+            for name, rng in resumed.items():
                 gens[name].set_state(rng)
         return gens
 
-    def _transform(self, xb: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
-        binarize = self.cfg.binarize == "dynamic"
+    def _loss(
+        self, loss_fn: Any, xb: Tensor, yb: Tensor | None, step: int | None,
+        data_gen: torch.Generator, noise_gen: torch.Generator,
+    ) -> LossOutput:  # fmt: skip
+        """The one loss path of training and validation: the batch transforms (binarization,
+        corruption), then the :class:`~.distributed.LossModule` (``loss_fn``: wrapped by DDP or
+        torch.compile for training, as it is for validation) under autocast."""
+        binarize, corruption = self.cfg.binarize == "dynamic", self.cfg.corruption
         x_in, target = transform_batch(
-            xb, binarize=binarize, corruption=self.cfg.corruption, generator=generator
+            xb, binarize=binarize, corruption=corruption, generator=data_gen
         )
         if self.channels_last:
             x_in = x_in.contiguous(memory_format=torch.channels_last)
-        return x_in, target
+        with self.precision.autocast():
+            return loss_fn(x_in, yb, target, step, noise_gen)
 
-    # -- one epoch ---------------------------------------------------------------------
-    def _train_epoch(self, epoch: int, gens: dict[str, torch.Generator]) -> tuple[dict, float]:
+    # -- the loop ----------------------------------------------------------------------
+    def train(self) -> History:
         cfg, s = self.cfg, self.state
-        batches = DeviceBatches(
-            [self.x, self.y],
-            cfg.batch_size,
-            device=self.device,
-            shuffle=True,
-            drop_last=self.drop_last,
-            generator=gens["shuffle"],
-            shard=self.info.shard,
-        )
+        if self.metrics is not None:  # once: the file matches the (restored) records
+            self.metrics.reset(self.records)
+        for callback in self.callbacks:
+            callback.on_fit_start(self.model, cfg)
+        for epoch in range(s.epoch, cfg.epochs):
+            if s.stopped:
+                break
+            start = time.perf_counter()
+            train, samples, lr = self._train_epoch(epoch, self._generators(epoch))
+            train_seconds = time.perf_counter() - start  # metrics.means synced the device
+            val = self._validate()
+            s.epoch = epoch + 1
+            record: dict[str, Any] = {"epoch": s.epoch, "step": s.global_step, "lr": lr,
+                "seconds": time.perf_counter() - start,  # training and validation
+                "samples_per_second": samples / train_seconds, **train, **val}  # fmt: skip
+            self._update_monitor(record.get("val_loss" if self.val else "train_loss"))
+            self.records.append(record)
+            self._write_epoch(record)
+            logger.info("epoch %d/%d: %s", epoch + 1, cfg.epochs, _summary(record))
+            stop = [cb.on_epoch_end(epoch + 1, record, self.model) for cb in self.callbacks]
+            if any(stop):
+                logger.info("a callback stopped training after epoch %d", epoch + 1)
+                break
+        return self._finish()
+
+    def _train_epoch(
+        self, epoch: int, gens: dict[str, torch.Generator]
+    ) -> tuple[dict[str, float | None], int, float]:
+        """One pass over the training data: its metric means, sample count and last lr."""
+        cfg, s = self.cfg, self.state
+        batches = DeviceBatches([self.x, self.y], cfg.batch_size, device=self.device,
+                                shuffle=True, drop_last=self.drop_last,
+                                generator=gens["shuffle"], shard=self.info.shard)  # fmt: skip
         total_steps = len(batches) * cfg.epochs
         metrics = EpochMetrics()
         self.model.train()
@@ -320,15 +322,11 @@ class _Run:
         lr, since_check = self.optimizer.param_groups[0]["lr"], 0
         self.bar.start(epoch, len(batches))
         for xb, yb in batches:
-            lr = cfg.lr * schedule_factor(cfg, epoch, s.global_step, total_steps)
-            lr *= s.plateau.factor * s.nan_scale
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            x_in, target = self._transform(xb, gens["data"])
-            with self._autocast():
-                loss, terms = self.loss_fn(x_in, yb, target, s.global_step, gens["noise"])
-            self._step(loss)
-            metrics.add(loss, terms, x_in.shape[0])
+            lr = self._set_lr(epoch, total_steps)
+            out = self._loss(self.loss_fn, xb, yb, s.global_step, gens["data"], gens["noise"])
+            self.guard.observe(out.loss)
+            self.precision.backward_and_step(out.loss, self.optimizer, self.params, cfg.grad_clip)
+            metrics.add(out, xb.shape[0])
             s.global_step += 1
             since_check += 1
             self.bar.advance()
@@ -338,30 +336,41 @@ class _Run:
         if since_check:
             self._check(epoch, metrics)
         self.bar.finish({})
-        return metrics.means("train", self.info, self.device), lr
+        return *metrics.means("train", self.info, self.device), lr
 
-    def _step(self, loss: Tensor) -> None:
-        """Backward, optional clipping, optimizer step; no host sync."""
-        self.guard.observe(loss)
-        scaler = self.scaler
-        if scaler is not None:
-            scaler.scale(loss).backward()
-        else:
-            loss.backward()
-        if self.cfg.grad_clip is not None:
-            if scaler is not None:  # clip the true gradients (else the fused step unscales)
-                scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip, foreach=True)
-        if scaler is not None:  # skips steps whose gradients overflowed
-            scaler.step(self.optimizer)
-            scaler.update()
-        else:
-            self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
+    @torch.inference_mode()
+    def _validate(self) -> dict[str, float | None]:
+        """``val_<term>`` means over the validation data (empty without validation data)."""
+        if self.val is None:
+            return {}
+        # the same draws every epoch, so that epochs compare on the same binarized data
+        gen = epoch_generator(self.cfg.seed, "val", 0, self.info.rank, self.device)
+        batches = DeviceBatches(
+            list(self.val), self.cfg.batch_size, device=self.device, shard=self.info.shard
+        )
+        metrics = EpochMetrics()
+        self.model.eval()
+        for xb, yb in batches:
+            if xb.shape[0] == 0:  # a rank's share of the last, small batch can be empty
+                continue
+            metrics.add(self._loss(self.loss_module, xb, yb, None, gen, gen), xb.shape[0])
+        self.model.train()
+        return metrics.means("val", self.info, self.device)[0]
+
+    # -- around the steps ----------------------------------------------------------------
+    def _set_lr(self, epoch: int, total_steps: int) -> float:
+        """The schedule's learning rate for the next step, scaled by the plateau schedule and
+        the NaN guard's roll-backs, set on every parameter group."""
+        cfg, s = self.cfg, self.state
+        lr = cfg.lr * schedule_factor(cfg, epoch, s.global_step, total_steps)
+        lr *= s.plateau.factor * s.nan_scale
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
 
     def _snapshot(self, metrics: EpochMetrics) -> None:
         extra = {"step": self.state.global_step, "batches": len(metrics)}
-        self.guard.snapshot(self.model, self.optimizer, self.scaler, extra)
+        self.guard.snapshot(self.model, self.optimizer, self.precision.scaler, extra)
 
     def _check(self, epoch: int, metrics: EpochMetrics) -> None:
         """Read the NaN flag; snapshot on success, roll back on failure (see guard.py)."""
@@ -370,7 +379,7 @@ class _Run:
         if good is None:
             self._snapshot(metrics)
             return
-        saved = self.guard.restore(self.model, self.optimizer, self.scaler)
+        saved = self.guard.restore(self.model, self.optimizer, self.precision.scaler)
         metrics.truncate(saved["batches"])
         bad_step = saved["step"] + good + 1  # 1-based global step of the first failure
         s.global_step = saved["step"]
@@ -390,69 +399,7 @@ class _Run:
             cfg.max_nan_retries,
         )
 
-    @torch.inference_mode()
-    def _validate(self) -> dict[str, float | None]:
-        if self.val is None:
-            return {}
-        vx, vy = self.val
-        # the same draws every epoch, so that epochs compare on the same binarized data
-        gen = epoch_generator(self.cfg.seed, "val", 0, self.info.rank, self.device)
-        batches = DeviceBatches(
-            [vx, vy], self.cfg.batch_size, device=self.device, shard=self.info.shard
-        )
-        metrics = EpochMetrics()
-        self.model.eval()
-        for xb, yb in batches:
-            if xb.shape[0] == 0:  # a rank's share of the last, small batch can be empty
-                continue
-            x_in, target = self._transform(xb, gen)
-            with self._autocast():
-                out = self.model.loss(x_in, y=yb, target=target, step=None, generator=gen)
-            metrics.add(out.loss, out.per_sample(), xb.shape[0])
-        self.model.train()
-        means = metrics.means("val", self.info, self.device)
-        means.pop("_count")
-        return means
-
-    # -- the loop ----------------------------------------------------------------------
-    def train(self) -> History:
-        cfg, s = self.cfg, self.state
-        for callback in self.callbacks:
-            callback.on_fit_start(self.model, cfg)
-        for epoch in range(s.epoch, cfg.epochs):
-            if s.stopped:
-                break
-            start = time.perf_counter()
-            train, lr = self._train_epoch(epoch, self._generators(epoch))
-            self.resumed_generators = {}
-            train_seconds = time.perf_counter() - start  # metrics.means synced the device
-            samples = train.pop("_count")
-            val = self._validate()
-            s.epoch = epoch + 1
-            record: dict[str, Any] = {
-                "epoch": epoch + 1,
-                "step": s.global_step,
-                "lr": lr,
-                "seconds": time.perf_counter() - start,  # training and validation
-                "samples_per_second": samples / train_seconds,
-                **train,
-                **val,
-            }
-            self._update_monitor(record.get("val_loss" if self.val else "train_loss"))
-            self.records.append(record)
-            last = s.stopped or s.epoch == cfg.epochs
-            if self.metrics is not None and (last or s.epoch % cfg.checkpoint_every == 0):
-                self._save_checkpoint()
-            if self.metrics is not None:
-                self.metrics.write(self.records)
-            self.board.write(record)
-            logger.info("epoch %d/%d: %s", epoch + 1, cfg.epochs, _summary(record))
-            stop = [cb.on_epoch_end(epoch + 1, record, self.model) for cb in self.callbacks]
-            if any(stop):
-                logger.info("a callback stopped training after epoch %d", epoch + 1)
-                break
-        return self._finish()
-
+    # -- after an epoch --------------------------------------------------------------------
     def _update_monitor(self, value: float | None) -> None:
         """Plateau schedule and early stopping after an epoch with monitored loss ``value``."""
         cfg, s = self.cfg, self.state
@@ -469,12 +416,22 @@ class _Run:
             s.stopped = True
             logger.info("early stopping after epoch %d (best: epoch %s)", s.epoch, s.best_epoch)
 
+    def _write_epoch(self, record: dict[str, Any]) -> None:
+        """Rank 0: the checkpoint (every ``checkpoint_every`` epochs and after the last one),
+        then the epoch's line of ``metrics.jsonl``; TensorBoard."""
+        s, cfg = self.state, self.cfg
+        if self.metrics is not None and self.folder is not None:
+            if s.stopped or s.epoch == cfg.epochs or s.epoch % cfg.checkpoint_every == 0:
+                gens = self._generators(s.epoch)  # the streams the next epoch starts from
+                self.folder.save_checkpoint(s, self.records, self.best_weights, gens)
+            self.metrics.append(record)
+        self.board.write(record)
+
     def _finish(self) -> History:
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
-        if self.metrics is not None:
-            self._save_model()
-            self.metrics.write(self.records)
+        if self.metrics is not None and self.folder is not None:
+            self.folder.save_model(self.state)
         self.board.close()
         s = self.state
         history = History(list(self.records), s.best_epoch, s.stopped, s.nan_rollbacks, self.out)
@@ -482,51 +439,13 @@ class _Run:
             callback.on_fit_end(history)
         return history
 
-    # -- files (rank 0) ----------------------------------------------------------------
-    def _save_model(self) -> None:
-        assert self.out is not None
-        extra = {
-            "train_config": self.cfg.to_dict(),
-            "epochs_completed": self.state.epoch,
-            "best_epoch": self.state.best_epoch,
-        }
-        self.model.save(self.out, extra=extra)
-
-    def _save_checkpoint(self) -> None:
-        assert self.out is not None
-        tensors, meta = checkpoint_payload(
-            model=self.model,
-            optimizer=self.optimizer,
-            scaler=self.scaler,
-            state=self.state,
-            config=self.cfg,
-            records=self.records,
-            best_weights=self.best_weights,
-            generators=self._generators(self.state.epoch),
-        )
-        folder = self.out / "checkpoints"
-        ckpt.save_checkpoint(folder, self.state.epoch, tensors, meta)
-        ckpt.prune_checkpoints(folder, self.cfg.keep_checkpoints)
-        self._save_model()
-
     def load_latest(self) -> None:
         """Restore the newest valid checkpoint of ``out`` (every rank reads the same files)."""
-        assert self.out is not None
-        found = ckpt.latest_checkpoint(self.out / "checkpoints")
-        if found is None:
-            logger.warning("resume=True but %s holds no valid checkpoint; starting afresh.",
-                           self.out / "checkpoints")  # fmt: skip
-            return
-        self.state, self.records, self.best_weights, self.resumed_generators = restore(
-            found,
-            model=self.model,
-            optimizer=self.optimizer,
-            scaler=self.scaler,
-            config=self.cfg,
-            device=self.device,
-        )
-        logger.info("resumed from %s (epoch %d, step %d)", found.path, self.state.epoch,
-                    self.state.global_step)  # fmt: skip
+        assert self.folder is not None
+        restored = self.folder.load_latest(self.device)
+        if restored is not None:
+            self.state, self.records = restored.state, restored.records
+            self.best_weights, self.resumed_generators = restored.best_weights, restored.generators
 
 
 def _summary(record: dict[str, Any]) -> str:
