@@ -10,8 +10,10 @@ Decoding is one ``np.frombuffer`` over the decompressed bytes (no copy, no Pytho
 
 Memory is bounded: a header that announces more than :data:`MAX_IDX_BYTES` of values is
 refused before any value is read, and a gzip file is decompressed only as far as its header
-announces (plus one byte to detect trailing data), so a decompression bomb or a header with
-absurd sizes never allocates more than the cap.
+announces (plus one byte to detect trailing data), into one buffer of that size, so a
+decompression bomb or a header with absurd sizes never allocates more than the cap.
+:func:`read_idx_header` reads only the header, so that a caller can check what the values
+will become (e.g. float32 images, against :mod:`latentkit.data.limits`) before reading them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from latentkit.errors import DataError
 
-__all__ = ["IDX_DTYPES", "MAX_IDX_BYTES", "parse_idx", "read_idx"]
+__all__ = ["IDX_DTYPES", "MAX_IDX_BYTES", "parse_idx", "read_idx", "read_idx_header"]
 
 #: Largest IDX file we read (header plus values); MNIST's training images take 47 MB.
 MAX_IDX_BYTES = 1 << 31
@@ -43,12 +45,12 @@ IDX_DTYPES: dict[int, np.dtype] = {
 _FIX = "Delete the file and load again to download a fresh copy, or replace it by hand."
 
 
-def parse_idx(buffer: bytes, source: str, *, ndim: int | None = None) -> np.ndarray:
+def parse_idx(buffer: bytes | bytearray, source: str, *, ndim: int | None = None) -> np.ndarray:
     """Decode the bytes of an (uncompressed) IDX file.
 
     Parameters
     ----------
-    buffer : bytes
+    buffer : bytes or bytearray
         The whole file content.
     source : str
         Name used in error messages (usually the file path).
@@ -105,7 +107,9 @@ def parse_idx(buffer: bytes, source: str, *, ndim: int | None = None) -> np.ndar
             f"{source}: IDX file {state}: the header announces shape {shape} of {dtype.name} "
             f"({expected} bytes in all), found {len(buffer)} bytes. {_FIX}"
         )
-    return np.frombuffer(buffer, dtype=dtype, offset=header).reshape(shape)
+    values = np.frombuffer(buffer, dtype=dtype, offset=header).reshape(shape)
+    values.flags.writeable = False  # also when ``buffer`` is a bytearray
+    return values
 
 
 def _announced(header: bytes, source: str) -> tuple[tuple[int, ...], int]:
@@ -122,7 +126,7 @@ def _announced(header: bytes, source: str) -> tuple[tuple[int, ...], int]:
     return shape, expected
 
 
-def _read_gzip(path: Path) -> bytes:
+def _read_gzip(path: Path) -> bytes | bytearray:
     """Decompress ``path`` no further than its IDX header announces (plus one byte)."""
     with gzip.open(path, "rb") as fh:
         raw = fh.read(4)
@@ -130,8 +134,69 @@ def _read_gzip(path: Path) -> bytes:
             raw += fh.read(4 * raw[3])
             if len(raw) == 4 + 4 * raw[3]:
                 _, expected = _announced(raw, str(path))
-                raw += fh.read(expected - len(raw) + 1)
+                buffer = bytearray(expected + 1)  # the whole file and one byte: one allocation
+                buffer[: len(raw)] = raw
+                view = memoryview(buffer)
+                filled = len(raw)
+                while filled < len(buffer):
+                    count = fh.readinto(view[filled:])
+                    if not count:
+                        break
+                    filled += count
+                view.release()
+                del buffer[filled:]  # shrinks in place (a truncated or exact file)
+                return buffer
     return raw
+
+
+def read_idx_header(
+    path: str | Path, *, ndim: int | None = None
+) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype that an IDX file's header announces, without reading the values.
+
+    Parameters
+    ----------
+    path : str or Path
+        An IDX file, gzip-compressed when its name ends in ``.gz``.
+    ndim : int, optional
+        Expected number of dimensions.
+
+    Returns
+    -------
+    shape : tuple of int
+    dtype : numpy dtype
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read, or its header is malformed, has another number of
+        dimensions than ``ndim`` or announces more than :data:`MAX_IDX_BYTES`.
+    """
+    path = Path(path)
+    compressed = path.suffix == ".gz"
+    try:
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as fh:
+            raw = fh.read(4)
+            if len(raw) == 4:
+                raw += fh.read(4 * raw[3])
+    except (OSError, EOFError, zlib.error) as exc:
+        if compressed and not isinstance(exc, FileNotFoundError | PermissionError):
+            raise DataError(
+                f"{path}: corrupt gzip file ({exc}); expected a complete gzip stream. {_FIX}"
+            ) from exc
+        reason = getattr(exc, "strerror", None) or exc
+        raise DataError(f"{path}: cannot read the file ({reason}).") from exc
+    valid = (
+        len(raw) >= 4
+        and raw[0] == raw[1] == 0
+        and raw[2] in IDX_DTYPES
+        and ndim in (None, raw[3])
+        and len(raw) == 4 + 4 * raw[3]
+    )
+    if not valid:
+        parse_idx(raw, str(path), ndim=ndim)  # raises the precise message
+    shape, _ = _announced(raw, str(path))
+    return shape, IDX_DTYPES[raw[2]]
 
 
 def read_idx(path: str | Path, *, ndim: int | None = None) -> np.ndarray:

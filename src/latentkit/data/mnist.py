@@ -9,6 +9,11 @@ Both ship as four IDX files (``train-images-idx3-ubyte.gz``, ``train-labels-idx1
 and label files (gzip-compressed or not) sit in the same folder of
 :func:`latentkit.data.paths.search_folders`; otherwise the gzip files are downloaded into the
 cache folder, each checked against the sha256 of the official file.
+
+Before any value is read, the IDX headers are checked: the image and label counts must agree,
+and the float32 images and int64 labels must fit :func:`latentkit.data.limits.max_data_bytes`
+(4 GiB by default; an IDX file under :data:`~latentkit.data.idx.MAX_IDX_BYTES` could otherwise
+become an 8 GiB float32 array). The uint8 values are converted to float32 in one pass.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import torch
 
 from latentkit.data.dataset import Dataset
 from latentkit.data.download import fetch_files, resolve_mirrors
-from latentkit.data.idx import read_idx
+from latentkit.data.idx import read_idx, read_idx_header
+from latentkit.data.limits import check_data_bytes
 from latentkit.data.paths import cache_dir, search_folders
 from latentkit.errors import DataError
 
@@ -127,13 +133,26 @@ class IdxSource:
                 )
             found = self._download(split, mirrors, root)
         images_path, labels_path = found
+        # the headers first: counts and the size of the result are checked before reading
+        (n, h, w), _ = read_idx_header(images_path, ndim=3)
+        (n_labels,), _ = read_idx_header(labels_path, ndim=1)
+        if n != n_labels:
+            raise DataError(
+                f"{self.name} {split}: {images_path} holds {n} images but "
+                f"{labels_path} holds {n_labels} labels; expected the same count. "
+                "Replace the mismatched file with the official one."
+            )
+        check_data_bytes(
+            images_path,
+            f"{n} images of {h} x {w} as float32 with int64 labels",
+            n * h * w * 4 + n * 8,
+        )
         images = read_idx(images_path, ndim=3)  # (N, H, W) uint8
         labels = read_idx(labels_path, ndim=1)  # (N,) uint8
-        if len(images) != len(labels):
-            raise DataError(
-                f"{self.name} {split}: {images_path} holds {len(images)} images but "
-                f"{labels_path} holds {len(labels)} labels; expected the same count. "
-                "Replace the mismatched file with the official one."
+        if images.shape != (n, h, w) or labels.shape != (n,):
+            raise DataError(  # the file changed while it was read
+                f"{self.name} {split}: {images_path} or {labels_path} changed while it was "
+                "read; load again."
             )
         if images.dtype != np.uint8 or labels.dtype != np.uint8:
             raise DataError(
@@ -145,8 +164,7 @@ class IdxSource:
                 f"{labels_path}: label {int(labels.max())} found; expected labels in "
                 f"[0, {len(self.class_names)})."
             )
-        n, h, w = images.shape
-        pixels = images.astype(np.float32).reshape(n, 1, h, w)  # (N, 1, H, W), writable copy
+        pixels = images.astype(np.float32).reshape(n, 1, h, w)  # (N, 1, H, W): the one copy
         pixels /= np.float32(255.0)  # in place: one pass, no second buffer
         x = torch.from_numpy(pixels)
         y = torch.from_numpy(labels.astype(np.int64))
