@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import numbers
 import types
 import typing
@@ -46,11 +47,12 @@ C = TypeVar("C", bound="Config")
 
 
 def check_positive(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
-    """Raise ``ConfigError`` unless ``value`` is > 0 (or >= 0 with ``allow_zero``)."""
+    """Raise ``ConfigError`` unless ``value`` is finite and > 0 (or >= 0 with ``allow_zero``)."""
     ok = value >= 0 if allow_zero else value > 0
-    if not ok:
+    if not ok or not math.isfinite(value):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{owner}.{name} must be {bound}, got {value!r}.")
+        finite = "" if math.isfinite(value) else " and finite"
+        raise ConfigError(f"{owner}.{name} must be {bound}{finite}, got {value!r}.")
 
 
 def check_range(owner: str, name: str, value: float, low: float, high: float) -> None:

@@ -65,13 +65,17 @@ class LatentGaussian:
         return ((d @ self.precision) * d).sum(1).clamp_min(0).sqrt()
 
 
-def feature_errors(model: AbstractModel, x: Tensor, *, batch_size: int = 512) -> Tensor:
-    """Squared reconstruction error per feature, shape ``(N, *input_shape)``, float32."""
+def feature_errors(
+    model: AbstractModel, x: Tensor, *, y: Tensor | None = None, batch_size: int = 512
+) -> Tensor:
+    """Squared reconstruction error per feature, shape ``(N, *input_shape)``, float32.
+
+    ``y`` (shape ``(N,)``) holds the labels of conditional models."""
 
     def errors(xb: Tensor, yb: Tensor | None) -> Tensor:
-        return (model.reconstruct(xb) - xb).square().float()
+        return (model.reconstruct(xb, yb) - xb).square().float()
 
-    return batched(errors, x, model=model, batch_size=batch_size)
+    return batched(errors, x, y, model=model, batch_size=batch_size)
 
 
 def anomaly_scores(
@@ -80,6 +84,7 @@ def anomaly_scores(
     method: Method = "reconstruction",
     *,
     reference: LatentGaussian | None = None,
+    y: Tensor | None = None,
     k: int = 100,
     samples: int = 16,
     seed: int = 0,
@@ -97,6 +102,8 @@ def anomaly_scores(
         The score (see the module docstring).
     reference : LatentGaussian, optional
         Training-code Gaussian, required for ``"latent_distance"``.
+    y : Tensor of shape (N,), optional
+        Labels, for conditional models (which need them).
     k, samples : int
         Importance samples for ``"nll"``; posterior samples for ``"elbo"``.
     seed : int
@@ -106,16 +113,16 @@ def anomaly_scores(
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
     generator = torch.Generator().manual_seed(seed)
     if method == "reconstruction":
-        return feature_errors(model, x, batch_size=batch_size).flatten(1).sum(1)
+        return feature_errors(model, x, y=y, batch_size=batch_size).flatten(1).sum(1)
     if method == "elbo":
-        return -elbo(model, x, samples=samples, batch_size=batch_size, generator=generator)
+        return -elbo(model, x, samples=samples, y=y, batch_size=batch_size, generator=generator)
     if method == "nll":
-        return -log_likelihood(model, x, k=k, batch_size=batch_size, generator=generator)
+        return -log_likelihood(model, x, k=k, y=y, batch_size=batch_size, generator=generator)
     if reference is None:
         raise ValueError(
             "method 'latent_distance' needs reference=LatentGaussian.fit(codes of training data)."
         )
-    return reference.distance(posterior_means(model, x, batch_size=batch_size))
+    return reference.distance(posterior_means(model, x, y=y, batch_size=batch_size))
 
 
 def threshold_from_contamination(train_scores: Tensor, contamination: float) -> float:

@@ -71,9 +71,15 @@ def colorize(model: AbstractModel, gray: Tensor, *, stride: int | None = None) -
     """Color images ``(N, 3, H, W)`` from gray ones ``(N, 1, H, W)`` (or RGB, made gray)."""
     if gray.ndim != 4 or gray.shape[1] not in (1, 3):
         raise ValueError(f"expected images of shape (N, 1 or 3, H, W), got {tuple(gray.shape)}.")
+    shape = tuple(model.input_shape)
+    if len(shape) != 3 or shape[0] != 3:
+        raise ValueError(
+            f"a colorization model maps RGB-shaped inputs (3, P, P) to colour; this "
+            f"{model.model_type} takes inputs of shape {shape}. Train one with "
+            "latentkit.apps.colorize.train_colorizer."
+        )
     luminance = rgb_to_gray(gray) if gray.shape[1] == 3 else gray  # (N, 1, H, W)
     model.eval()
-    shape = tuple(model.input_shape)
     device = model.device
 
     def run(batch: Tensor) -> Tensor:

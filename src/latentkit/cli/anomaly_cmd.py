@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, add_run_arguments, say
+from latentkit.cli.common import add_command, add_run_arguments, count, number, say
 
 __all__ = ["add_parser", "run"]
 
@@ -22,11 +22,12 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "--method", choices=["reconstruction", "elbo", "nll", "latent_distance"],
         default="reconstruction", help="score (default: reconstruction)",
     )  # fmt: skip
-    parser.add_argument("--contamination", type=float, default=0.05,
+    parser.add_argument("--contamination", default=0.05,
+                        type=number(0, 0.5, low_open=True, high_open=True),
                         help="share of rows to flag (default 0.05)")  # fmt: skip
-    parser.add_argument("--normal-class", type=int, default=None,
+    parser.add_argument("--normal-class", type=count(0), default=None,
                         help="labelled data: report AUROC with this class as normal")  # fmt: skip
-    parser.add_argument("--limit", type=int, default=None, help="score the first N samples")
+    parser.add_argument("--limit", type=count(1), default=None, help="score the first N samples")
     parser.add_argument("--out", required=True, help="output file: .csv, .parquet or .npy")
     return parser
 
@@ -36,17 +37,15 @@ def run(args: argparse.Namespace) -> int:
 
     from latentkit.apps import anomaly
     from latentkit.cli.main import UsageError
-    from latentkit.cli.runs import load_data_for, open_run, write_table
+    from latentkit.cli.runs import labels_for, load_data_for, open_run, write_table
 
-    if not 0 < args.contamination < 0.5:
-        raise UsageError(f"--contamination must be in (0, 0.5), got {args.contamination}")
     model = open_run(args.run)
     data = load_data_for(model, args.data, args.split, args.run, limit=args.limit)
-    reference = None
+    reference, y = None, labels_for(model, data)
     if args.method == "latent_distance":
-        reference = anomaly.LatentGaussian.fit(anomaly.posterior_means(model, data.x))
+        reference = anomaly.LatentGaussian.fit(anomaly.posterior_means(model, data.x, y=y))
     try:
-        scores = anomaly.anomaly_scores(model, data.x, args.method, reference=reference)
+        scores = anomaly.anomaly_scores(model, data.x, args.method, reference=reference, y=y)
     except TypeError as exc:
         raise UsageError(f"--method {args.method}: {exc}") from exc
     threshold = anomaly.threshold_from_contamination(scores, args.contamination)

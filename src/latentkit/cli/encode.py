@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, add_run_arguments, say
+from latentkit.cli.common import add_command, add_run_arguments, count, say
 
 __all__ = ["add_parser", "run"]
 
@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit encode runs/vae --data mnist --split test --out codes.npy",
     )
     add_run_arguments(parser)
-    parser.add_argument("--limit", type=int, default=None, help="encode the first N samples")
+    parser.add_argument("--limit", type=count(1), default=None, help="encode the first N samples")
     parser.add_argument("--out", required=True, help="output file: .npy, .csv or .parquet")
     return parser
 
@@ -25,12 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from latentkit.cli.runs import load_data_for, open_run, write_table
+    from latentkit.cli.runs import labels_for, load_data_for, open_run, write_table
     from latentkit.evaluation import posterior_means
 
     model = open_run(args.run)
     data = load_data_for(model, args.data, args.split, args.run, limit=args.limit)
-    codes = posterior_means(model, data.x).numpy()
+    codes = posterior_means(model, data.x, y=labels_for(model, data)).numpy()
     columns = [f"z{i}" for i in range(codes.shape[1])]
     if data.y is not None:
         codes = np.column_stack([codes, data.y.numpy()])

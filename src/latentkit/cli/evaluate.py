@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from latentkit.cli.common import add_command, add_run_arguments, say
+from latentkit.cli.common import add_command, add_run_arguments, count, say, seed
 
 __all__ = ["add_parser", "evaluate_model", "run"]
 
@@ -19,9 +19,11 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit evaluate runs/vae --data mnist --split test --json",
     )
     add_run_arguments(parser)
-    parser.add_argument("--k", type=int, default=100, help="importance samples for the NLL")
-    parser.add_argument("--limit", type=int, default=None, help="evaluate the first N samples")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sampling")
+    parser.add_argument(
+        "--k", type=count(1, 100_000), default=100, help="importance samples for the NLL"
+    )
+    parser.add_argument("--limit", type=count(1), default=None, help="evaluate the first N samples")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the sampling")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -35,11 +37,8 @@ def evaluate_model(model: Any, x: Any, y: Any = None, *, k: int = 100, seed: int
 
 
 def run(args: argparse.Namespace) -> int:
-    from latentkit.cli.main import UsageError
     from latentkit.cli.runs import load_data_for, open_run
 
-    if args.k < 1:
-        raise UsageError(f"--k must be >= 1, got {args.k}")
     model = open_run(args.run)
     data = load_data_for(model, args.data, args.split, args.run, limit=args.limit)
     metrics = {"data": data.name, "split": args.split, "model_type": model.model_type}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, add_run_arguments, say
+from latentkit.cli.common import add_command, add_run_arguments, count, number, say, seed
 
 __all__ = ["add_parser", "run"]
 
@@ -18,10 +18,16 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit generate runs/cvae -n 16 --label 3 --out threes.png",
     )
     add_run_arguments(parser, data=False)
-    parser.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="prior scale (default 1)")
-    parser.add_argument("--label", type=int, default=None, help="class, for conditional models")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.add_argument(
+        "-n", type=count(1, 100_000), default=64, help="number of samples (default 64)"
+    )
+    parser.add_argument(
+        "--temperature", type=number(0, 1000), default=1.0, help="prior scale (default 1)"
+    )
+    parser.add_argument(
+        "--label", type=count(0), default=None, help="class, for conditional models"
+    )
+    parser.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
     parser.add_argument("--out", required=True, help="output file: .png or .npy")
     return parser
 
@@ -31,8 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from latentkit.cli.main import UsageError
     from latentkit.cli.runs import open_run, write_images
 
-    if args.n < 1 or args.temperature < 0:
-        raise UsageError("-n must be >= 1 and --temperature >= 0")
     model = open_run(args.run)
     try:
         samples = generate(

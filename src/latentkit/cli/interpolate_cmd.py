@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, add_run_arguments, say
+from latentkit.cli.common import add_command, add_run_arguments, count, say
 
 __all__ = ["add_parser", "run"]
 
@@ -18,7 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     add_run_arguments(parser)
     parser.add_argument("--pairs", nargs="+", default=["0:1"], help="index pairs A:B")
-    parser.add_argument("--steps", type=int, default=10, help="images per walk (default 10)")
+    parser.add_argument(
+        "--steps", type=count(2, 10_000), default=10, help="images per walk (default 10)"
+    )
     parser.add_argument("--method", choices=["linear", "spherical"], default="linear")
     parser.add_argument("--out", required=True, help="output file: .png or .npy")
     return parser
@@ -35,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
         pairs = [tuple(int(i) for i in p.split(":")) for p in args.pairs]
     except ValueError as exc:
         raise UsageError(f"--pairs takes index pairs like 0:1, got {args.pairs}") from exc
-    if any(len(p) != 2 for p in pairs) or args.steps < 2:
-        raise UsageError("--pairs takes pairs A:B and --steps must be >= 2")
+    if any(len(p) != 2 for p in pairs):
+        raise UsageError(f"--pairs takes index pairs like 0:1, got {args.pairs}")
     model = open_run(args.run)
     data = load_data_for(model, args.data, args.split, args.run)
     top = max(max(p) for p in pairs)

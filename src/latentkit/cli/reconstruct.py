@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, add_run_arguments, say
+from latentkit.cli.common import add_command, add_run_arguments, count, say
 
 __all__ = ["add_parser", "run"]
 
@@ -17,7 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit reconstruct runs/vae --data mnist -n 16 --out recon.png",
     )
     add_run_arguments(parser)
-    parser.add_argument("-n", type=int, default=16, help="number of samples (default 16)")
+    parser.add_argument(
+        "-n", type=count(1, 10_000), default=16, help="number of samples (default 16)"
+    )
     parser.add_argument("--out", required=True, help="output file: .png or .npy")
     return parser
 
@@ -25,11 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from latentkit.cli.main import UsageError
     from latentkit.cli.runs import load_data_for, open_run, write_images
 
-    if args.n < 1:
-        raise UsageError(f"-n must be >= 1, got {args.n}")
     model = open_run(args.run)
     data = load_data_for(model, args.data, args.split, args.run, limit=args.n)
     y = data.y if model.needs_labels else None

@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from latentkit.cli.common import add_command, add_run_arguments, say
+from latentkit.cli.common import add_command, add_run_arguments, count, fraction, number, say, seed
 
 __all__ = ["add_colorize", "add_denoise", "add_inpaint"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser)
-    parser.add_argument("-n", type=int, default=16, help="number of images (default 16)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the corruption")
+    parser.add_argument(
+        "-n", type=count(1, 10_000), default=16, help="number of images (default 16)"
+    )
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the corruption")
     parser.add_argument("--out", required=True, help="output file: .png (panel) or .npy")
 
 
@@ -41,13 +43,21 @@ def _write(args: argparse.Namespace, task: str, corrupted: Any, output: Any, cle
 
 
 def _prepare(args: argparse.Namespace) -> tuple[Any, Any]:
-    from latentkit.cli.main import UsageError
     from latentkit.cli.runs import load_data_for, open_run
 
-    if args.n < 1:
-        raise UsageError(f"-n must be >= 1, got {args.n}")
-    model = open_run(args.run)
+    model = _unconditional(open_run(args.run))
     return model, load_data_for(model, args.data, args.split, args.run, limit=args.n)
+
+
+def _unconditional(model: Any) -> Any:
+    from latentkit.cli.main import UsageError
+
+    if model.capabilities.conditional:
+        raise UsageError(
+            f"image restoration takes a model without labels; this {model.model_type} needs a "
+            "label for every image (train a vae or ae for restoration)"
+        )
+    return model
 
 
 def add_denoise(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -58,7 +68,9 @@ def add_denoise(subparsers: argparse._SubParsersAction, name: str) -> argparse.A
         "  latentkit denoise runs/dae --data mnist --sigma 0.5 --out denoised.png",
     )
     _common(parser)
-    parser.add_argument("--sigma", type=float, default=None, help="noise std on the [0, 1] scale")
+    parser.add_argument(
+        "--sigma", type=number(0, 10), default=None, help="noise std on the [0, 1] scale"
+    )
     parser.set_defaults(_run=run_denoise)
     return parser
 
@@ -88,8 +100,10 @@ def add_inpaint(subparsers: argparse._SubParsersAction, name: str) -> argparse.A
     )
     _common(parser)
     parser.add_argument("--mask", choices=["center", "pixels", "boxes"], default="center")
-    parser.add_argument("--size", type=int, default=None, help="box side (default: half)")
-    parser.add_argument("--fraction", type=float, default=0.5, help="pixels mask: share hidden")
+    parser.add_argument(
+        "--size", type=count(1, 100_000), default=None, help="box side (default: half)"
+    )
+    parser.add_argument("--fraction", type=fraction, default=0.5, help="pixels mask: share hidden")
     parser.add_argument(
         "--method", choices=["autoencoder", "latent_optimisation"], default="autoencoder"
     )
@@ -131,7 +145,7 @@ def add_colorize(subparsers: argparse._SubParsersAction, name: str) -> argparse.
         "  latentkit colorize runs/colorizer --data images/McMaster -n 4 --out colorized.png",
     )
     _common(parser)
-    parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
+    parser.add_argument("--size", type=count(1, 100_000), nargs=2, metavar=("H", "W"), default=None,
                         help="resize the images (needed when a folder mixes sizes)")  # fmt: skip
     parser.set_defaults(_run=run_colorize)
     return parser
@@ -145,13 +159,17 @@ def run_colorize(args: argparse.Namespace) -> int:
     from latentkit.datasets import load
     from latentkit.errors import DataError
 
-    if args.data is None:
+    if not args.data:
         raise UsageError("--data is required: a folder of color images")
-    model = open_run(args.run)
+    model = _unconditional(open_run(args.run))
     options = {"mode": "rgb"} if args.size is None else {"mode": "rgb", "size": tuple(args.size)}
     color = load(args.data, **options).x[: args.n]
     if color.ndim != 4 or color.shape[1] != 3:
         raise DataError(f"{args.data}: colorize needs RGB images, got shape {tuple(color.shape)}")
     gray = rgb_to_gray(color)
-    _write(args, "colorize", gray, colorize(model, gray), color)
+    try:
+        output = colorize(model, gray)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    _write(args, "colorize", gray, output, color)
     return 0

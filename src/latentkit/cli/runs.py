@@ -19,6 +19,7 @@ from latentkit.cli.main import UsageError
 __all__ = [
     "IMAGE_SUFFIXES",
     "PREPROCESSING_FILE",
+    "labels_for",
     "load_data_for",
     "open_run",
     "write_images",
@@ -104,6 +105,18 @@ def load_data_for(
                 "retrain the run or restore the file."
             ) from exc
     return dataset
+
+
+def labels_for(model: Any, data: Any) -> Any:
+    """The labels to pass to ``model``: ``data.y`` for conditional models, else None."""
+    if not model.capabilities.conditional:
+        return None
+    if data.y is None:
+        raise UsageError(
+            f"this {model.model_type} needs a label for every sample, but {data.name} has no "
+            "labels; use labelled data (e.g. the dataset it was trained on)"
+        )
+    return data.y
 
 
 def _check_suffix(path: str, allowed: tuple[str, ...]) -> Path:

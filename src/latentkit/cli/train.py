@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, count, number, say, seed
 from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no torch
 
 __all__ = ["add_parser", "run"]
@@ -45,17 +45,21 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     parser.add_argument("--data", default=None, help="dataset name, image folder or table file")
     parser.add_argument("--model", default=None, help="model type (default: vae), e.g. ae, vae")
-    parser.add_argument("--latent-dim", type=int, default=None, help="size of the code")
-    parser.add_argument("--epochs", type=int, default=None, help="passes over the data")
-    parser.add_argument("--batch-size", type=int, default=None, help="samples per step")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate")
-    parser.add_argument("--seed", type=int, default=None, help="seed of initialisation and data")
+    parser.add_argument(
+        "--latent-dim", type=count(1, 100_000), default=None, help="size of the code"
+    )
+    parser.add_argument("--epochs", type=count(1), default=None, help="passes over the data")
+    parser.add_argument("--batch-size", type=count(1), default=None, help="samples per step")
+    parser.add_argument(
+        "--lr", type=number(0, None, low_open=True), default=None, help="learning rate"
+    )
+    parser.add_argument("--seed", type=seed, default=None, help="seed of initialisation and data")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None)
     parser.add_argument("--amp", choices=["none", "bf16", "fp16"], default=None,
                         help="mixed precision (for GPUs; fp16 adds a gradient scaler)")  # fmt: skip
     parser.add_argument("--binarize", choices=["none", "dynamic"], default=None,
                         help="dynamic: a fresh Bernoulli draw of every batch")  # fmt: skip
-    parser.add_argument("--val-fraction", type=float, default=None,
+    parser.add_argument("--val-fraction", type=number(0, 1, high_open=True), default=None,
                         help="share of the training split held out for validation "
                         "(default 0.1; 0 trains without validation)")  # fmt: skip
     parser.add_argument("--corruption", default=None, metavar="KIND:AMOUNT",
@@ -82,6 +86,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(
                 f"{args.config}: unknown key(s) {unknown}; known keys are {sorted(_FILE_KEYS)}."
             )
+        _check_file_types(args.config, settings)
     model_config = dict(settings.get("model_config") or {})
     train = dict(settings.get("train") or {})
     if args.latent_dim is not None:
@@ -100,6 +105,28 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "model_config": model_config,
         "train": train,
     }
+
+
+#: key of a --config file -> (JSON types it may hold, what to say)
+_FILE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "data": ((str,), "a dataset name or a path"),
+    "model": ((str,), "a model type such as 'vae'"),
+    "val_fraction": ((int, float), "a number in [0, 1)"),
+    "model_config": ((dict,), "an object of model settings"),
+    "train": ((dict,), "an object of training settings"),
+}
+
+
+def _check_file_types(path: str, settings: dict[str, Any]) -> None:
+    """Refuse a --config whose sections hold the wrong kind of JSON value."""
+    from latentkit.errors import ConfigError
+
+    for key, value in settings.items():
+        types, expected = _FILE_TYPES[key]
+        if value is None or isinstance(value, bool) or not isinstance(value, types):
+            raise ConfigError(
+                f"{path}: {key!r} must be {expected}, got {type(value).__name__} {value!r:.60}."
+            )
 
 
 def _corruption(spec: str) -> dict[str, Any]:

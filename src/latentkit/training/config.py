@@ -15,7 +15,10 @@ from latentkit.config import Config, check_choice, check_positive, check_range
 from latentkit.data.corruptions import CORRUPTIONS
 from latentkit.errors import ConfigError
 
-__all__ = ["CorruptionConfig", "TrainConfig"]
+__all__ = ["MAX_THREADS", "CorruptionConfig", "TrainConfig"]
+
+#: Most threads TrainConfig.num_threads accepts (more than any machine has cores).
+MAX_THREADS = 4096
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
 SchedulerName = Literal["none", "cosine", "step", "plateau"]
@@ -141,7 +144,7 @@ class TrainConfig(Config):
         if self.early_stopping_patience is not None:
             check_positive(owner, "early_stopping_patience", self.early_stopping_patience)
         if self.num_threads is not None:
-            check_positive(owner, "num_threads", self.num_threads)
+            check_range(owner, "num_threads", self.num_threads, 1, MAX_THREADS)
         if self.corruption is not None and not isinstance(self.corruption, CorruptionConfig):
             raise ConfigError(
                 f"{owner}.corruption must be a CorruptionConfig or None, "
