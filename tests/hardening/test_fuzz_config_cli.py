@@ -217,3 +217,13 @@ def test_corrupt_metrics_file_is_a_data_error(tmp_path, content):
     (tmp_path / "metrics.jsonl").write_bytes(content)
     with pytest.raises(DataError, match=r"metrics\.jsonl"):
         read_metrics(tmp_path / "metrics.jsonl")
+
+
+def test_a_torn_last_append_is_left_out_of_metrics(tmp_path):
+    from latentkit.viz.charts import read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b'{"epoch": 1, "train_loss": 2.5}\n{"epoch": 2, "train_lo')
+    assert read_metrics(path) == [{"epoch": 1, "train_loss": 2.5}]
+    path.write_bytes(b'{"epoch": 1}\n{"epoch": 2}')  # complete, only the newline missing
+    assert read_metrics(path) == [{"epoch": 1}, {"epoch": 2}]

@@ -143,12 +143,23 @@ def _project(z: np.ndarray, projection: Projection, seed: int) -> np.ndarray:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a ``metrics.jsonl`` file (one JSON object per line; blank lines skipped)."""
+    """The rows of a ``metrics.jsonl`` file (one JSON object per line; blank lines skipped).
+
+    The trainer appends one line per epoch; a last line that opens an object but has neither
+    its end nor its newline is an append cut short (the process was killed mid-write) and is
+    left out, as the next training run drops it too. Any other malformed line is an error.
+    """
     rows = []
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc}); expected JSON lines.") from exc
+    last = text[text.rfind("\n") + 1 :]
+    if last.startswith("{"):  # an object without its newline: a torn last append
+        try:
+            json.loads(last)
+        except (json.JSONDecodeError, RecursionError):
+            text = text[: len(text) - len(last)]
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
