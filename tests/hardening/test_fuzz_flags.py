@@ -29,7 +29,7 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-NUMBERS = ["-1", "0", "1", "2", "0.5", "nan", "inf", "-inf", "1e999", "18446744073709551616",
+NUMBERS = ["-1", "0", "1", "2", "99", "0.5", "nan", "inf", "-inf", "1e999", "18446744073709551616",
            "²", "x", "", " 3", "1_0"]  # fmt: skip
 STRINGS = {
     "data": ["digits", "nowhere.csv", "", "../x", "mnist"],
@@ -160,3 +160,22 @@ def test_the_types_name_the_flag_the_value_and_the_range():
     ]:
         code, err = run_cli(argv)
         assert code == 2 and expected in err and err.count("\n") == 1, (argv, err)
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["anomaly", "vae", "--normal-class", "99", "--out", "s.csv"], "--normal-class 99"),
+        (["report", "vae", "--points", "1", "--out", "r.html"], "--points: must be in [2,"),
+        (["inpaint", "vae", "--size", "99", "--out", "i.png"], "--size 99 is larger"),
+        (["generate", "vae", "--label", "3", "--out", "g.png"], "not conditioned on labels"),
+        (["generate", "cvae", "--label", "99", "--out", "g.png"], "labels must be in [0, 10)"),
+        (["interpolate", "vae", "--pairs", "0:99999", "--out", "i.png"], "indices must be in"),
+        (["colorize", "vae", "--data", "", "--out", "c.png"], "--data is required"),
+        (["denoise", "cvae", "--out", "d.png"], "needs a label for every image"),
+    ],
+)
+def test_values_that_do_not_fit_the_run_or_its_data(runs, monkeypatch, argv, expected):
+    monkeypatch.chdir(runs)
+    code, err = run_cli(argv)
+    assert code == 2 and expected in err and err.count("\n") == 1, (argv, err)

@@ -56,6 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if args.normal_class is not None:
         if data.y is None:
             raise UsageError("--normal-class needs labelled data")
+        present = set(data.y.unique().tolist())
+        if args.normal_class not in present or len(present) < 2:
+            raise UsageError(
+                f"--normal-class {args.normal_class}: AUROC needs that class and at least one "
+                f"other among the labels; found classes {sorted(present)[:20]}"
+            )
         metrics = anomaly.detection_metrics(scores, data.y != args.normal_class)
         say(f"AUROC {metrics['auroc']:.4f}, average precision {metrics['average_precision']:.4f}")
     say(f"wrote {out}")

@@ -38,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from latentkit.cli.runs import open_run, write_images
 
     model = open_run(args.run)
+    if args.label is not None and not model.capabilities.conditional:
+        raise UsageError(
+            f"--label: this {model.model_type} is not conditioned on labels; leave --label out "
+            "(train a conditional_vae to generate one class)"
+        )
     try:
         samples = generate(
             model, args.n, temperature=args.temperature, y=args.label, seed=args.seed

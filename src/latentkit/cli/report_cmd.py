@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit report runs/vae --data mnist --out report.html",
     )
     add_run_arguments(parser)
-    parser.add_argument("--points", type=count(1), default=2000, help="evaluation points")
+    parser.add_argument("--points", type=count(2), default=2000, help="evaluation points")
     parser.add_argument("--out", required=True, help="the HTML file to write")
     return parser
 

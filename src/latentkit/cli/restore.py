@@ -123,6 +123,10 @@ def run_inpaint(args: argparse.Namespace) -> int:
         raise UsageError("inpainting needs image data of shape (C, H, W)")
     g = torch.Generator().manual_seed(args.seed)
     size = args.size or min(data.shape[1:]) // 2
+    if size > min(data.shape[1:]):
+        raise UsageError(
+            f"--size {size} is larger than the images ({data.shape[1]} x {data.shape[2]})"
+        )
     if args.mask == "center":
         masked, missing = mask_center_box(data.x, size)
     elif args.mask == "boxes":

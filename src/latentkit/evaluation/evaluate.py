@@ -223,7 +223,7 @@ def evaluate(
         per_sample["elbo"], per_sample["log_likelihood"] = elbos, nll
         summary["negative_elbo"] = -_mean(elbos)
         summary[f"nll_iwae_k{k}"] = -_mean(nll)
-    if caps.gaussian_posterior:
+    if caps.gaussian_posterior and len(code) > 1:  # a variance needs two codes
         summary["active_units"] = int((code.double().var(dim=0) > 0.01).sum())
     return Evaluation(per_sample, summary, code)
 
