@@ -20,6 +20,13 @@ projection of the codes once, and derives slider ranges from them. Choices writt
   resized to its height and width (bilinear) and scaled to [0, 1]; ``invert`` flips them for
   models trained on light strokes on a dark ground (MNIST, digits).
 
+- Non-finite outputs: a code or decoded value that is NaN or infinite (a model whose weights
+  are not finite, or codes far enough out to overflow) cannot be drawn or sent as JSON, so it
+  is a :class:`~latentkit.serve.validation.RequestError` (422) naming what was not finite and,
+  when the weights hold NaN/inf (checked once here), saying so. The request is well formed, but
+  the server cannot process it with this model; a 5xx is kept for the server's own bugs. Data
+  codes that are not finite leave no map (the note says why); the rest of the app still works.
+
 Every model call holds one lock and runs under ``torch.inference_mode()``, so request threads
 never run the model concurrently.
 """
@@ -29,6 +36,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
+import itertools
 import secrets
 import threading
 from typing import TYPE_CHECKING, Any
@@ -120,13 +128,26 @@ class Explorer:
         self.data = data
         self.note = note
         self.projection: Projection | None = None
+        tensors = itertools.chain(model.parameters(), model.buffers())
+        self.finite_weights = all(bool(torch.isfinite(t).all()) for t in tensors)
         if data is not None and tuple(data.x.shape[1:]) != tuple(model.input_shape):
             self.note = (
                 f"{data.name}: data points of shape {tuple(data.x.shape[1:])} do not match the "
                 f"model's input shape {tuple(model.input_shape)}; no map."
             )
             self.data = data = None
-        if data is None:
+        codes = None
+        if data is not None:
+            generator = torch.Generator().manual_seed(seed)
+            order = torch.randperm(len(data), generator=generator)[:max_points]
+            self.indices = order.sort().values  # (P,) dataset rows on the map
+            y = None if data.y is None else data.y[self.indices]
+            try:
+                codes = self._encode(data.x[self.indices], y).numpy().astype(np.float64)  # (P, D)
+            except RequestError as exc:  # non-finite codes: no map, the note says why
+                self.note = f"{data.name}: {exc.message} No map."
+            self.labels = y
+        if codes is None:
             lo, hi = model.code_range or (-3.0, 3.0)  # unbounded codes: the prior's bulk
             self.low = np.full(self.latent_dim, lo)
             self.high = np.full(self.latent_dim, hi)
@@ -134,12 +155,6 @@ class Explorer:
             if self.note is None:
                 self.note = "no data given (--data): no map."
             return
-        generator = torch.Generator().manual_seed(seed)
-        order = torch.randperm(len(data), generator=generator)[:max_points]
-        self.indices = order.sort().values  # (P,) dataset rows on the map
-        y = None if data.y is None else data.y[self.indices]
-        codes = self._encode(data.x[self.indices], y).numpy().astype(np.float64)  # (P, D)
-        self.labels = y
         self.projection = fit_projection(codes)
         self.points = self.projection.project(codes)  # (P, 2)
         span = codes.max(0) - codes.min(0)
@@ -160,8 +175,19 @@ class Explorer:
             raise RequestError(422, f"label must be in [0, {self.num_classes}), got {label}.")
         return torch.full((n,), label, dtype=torch.long)
 
+    def _finite(self, values: Tensor, what: str) -> Tensor:
+        """``values``, or a :class:`RequestError` (422) when any is NaN or infinite."""
+        if bool(torch.isfinite(values).all()):
+            return values
+        why = (
+            "its weights are not finite; retrain it or load other weights."
+            if not self.finite_weights
+            else "try codes or inputs closer to the data (e.g. within the sliders' ranges)."
+        )
+        raise RequestError(422, f"the model produced non-finite {what} (NaN/inf): {why}")
+
     def _encode(self, x: Tensor, y: Tensor | None, chunk: int = 256) -> Tensor:
-        """Codes ``(N, D)`` on the CPU, encoded in chunks."""
+        """Codes ``(N, D)`` on the CPU, encoded in chunks; refused when not finite."""
         device = self.model.device
         if y is None and self.model.needs_labels:
             y = torch.zeros(len(x), dtype=torch.long)
@@ -170,13 +196,15 @@ class Explorer:
             for i in range(0, len(x), chunk):
                 yi = None if y is None else y[i : i + chunk].to(device)
                 out.append(self.model.encode(x[i : i + chunk].to(device), yi).float().cpu())
-        return torch.cat(out)
+        return self._finite(torch.cat(out), "codes")
 
     def _decode(self, z: Tensor, y: Tensor | None) -> Tensor:
+        """Decoded means on the CPU; refused when not finite."""
         device = self.model.device
         with self.lock, torch.inference_mode():
             yd = None if y is None else y.to(device)
-            return self.model.decode(z.to(device, torch.float32), yd).float().cpu()
+            x = self.model.decode(z.to(device, torch.float32), yd).float().cpu()
+        return self._finite(x, "values when decoding")
 
     # -- endpoints ------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -216,7 +244,8 @@ class Explorer:
         with self.lock, torch.inference_mode():
             yd = None if y is None else y.to(self.model.device)
             x = self.model.sample(n, temperature=temperature, generator=generator, y=yd)
-        return {"images": to_data_urls(x.float().cpu()), "seed": seed}
+        x = self._finite(x.float().cpu(), "values when sampling")
+        return {"images": to_data_urls(x), "seed": seed}
 
     def data_codes(self, index_a: int, index_b: int) -> tuple[list[float], list[float]]:
         """The codes of two dataset rows (for interpolation by index)."""
