@@ -5,14 +5,20 @@ Every request body is checked before the model sees it:
 - JSON bodies are parsed by FastAPI and validated by the pydantic models below, which refuse
   non-finite numbers (Python's ``json`` accepts the ``NaN`` and ``Infinity`` literals, and a
   literal like ``1e999`` overflows to infinity, so finiteness is checked after parsing) and cap
-  every list length. Code lengths are checked against the model's ``latent_dim`` by
-  :func:`check_codes`, since the models here are fixed at import time.
+  every list length. Numbers are strict: an integer field takes a JSON integer only (not
+  ``true``, ``"8"`` or ``8.0``), a real field a JSON number (an integer is fine). Code
+  lengths are checked against the model's ``latent_dim`` by :func:`check_codes`, since the
+  models here are fixed at import time.
 - Uploads are parsed from memory (:func:`read_upload`): the body size is already capped by the
   app's middleware, the multipart body is parsed by ``python-multipart`` into a bytes buffer
   (Starlette's form parser would spool large parts to a temporary file, and nothing of a
   request may reach the filesystem), and :func:`open_image` reads the image header with
   Pillow, refusing formats other than PNG and JPEG and images over :data:`MAX_PIXELS` before
-  decoding any pixel data (a defence against decompression bombs).
+  decoding any pixel data (a defence against decompression bombs). The other form fields are
+  small (at most 64 bytes each), named once each, UTF-8, and parsed strictly by
+  :func:`upload_options`: ``invert`` is a yes/no word, ``label`` ASCII digits (``str.isdigit``
+  admits ``²``, which ``int`` refuses). Decoding an upload is slow (a 4096x4096 PNG takes a
+  while), so the app runs it off the event loop, :data:`MAX_CONCURRENT_DECODES` at a time.
 
 Errors are :class:`RequestError` carrying an HTTP status and a one-line message.
 """
@@ -27,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "MAX_CODES",
+    "MAX_CONCURRENT_DECODES",
     "MAX_JSON_BYTES",
     "MAX_PIXELS",
     "MAX_SAMPLES",
@@ -41,6 +48,7 @@ __all__ = [
     "check_codes",
     "open_image",
     "read_upload",
+    "upload_options",
 ]
 
 MAX_CODES = 64  # codes per decode request
@@ -52,11 +60,19 @@ MAX_ABS_VALUE = 1e6  # codes further out than this are not meaningful for any mo
 MAX_JSON_BYTES = 1 << 20  # 1 MiB per JSON body
 MAX_UPLOAD_BYTES = 2 << 20  # 2 MiB per uploaded image
 MAX_PIXELS = 4096 * 4096  # width * height cap of an uploaded image
+MAX_CONCURRENT_DECODES = 2  # uploads decoded at once (a 4096x4096 RGBA image is 64 MiB decoded)
+MAX_LABEL = 1_000_000  # labels above this are refused before the model's classes are checked
+MAX_FIELD_BYTES = 64  # form fields other than the file
 IMAGE_FORMATS = ("PNG", "JPEG")
+UPLOAD_FIELDS = ("invert", "label")  # besides "file"
+_YES = ("1", "true", "on", "yes")
+_NO = ("", "0", "false", "off", "no")
 
-Value = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]
+Value = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)
+]
 Code = Annotated[list[Value], Field(min_length=1, max_length=MAX_LATENT_VALUES)]
-Label = Annotated[int, Field(ge=0, le=1_000_000)]
+Label = Annotated[int, Field(strict=True, ge=0, le=MAX_LABEL)]
 
 
 class RequestError(Exception):
@@ -82,9 +98,11 @@ class DecodeRequest(_Request):
 class SampleRequest(_Request):
     """``{"n": 8, "temperature": 1.0, "seed": 0}``: draws from the prior."""
 
-    n: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 8
-    temperature: Annotated[float, Field(ge=0.0, le=MAX_TEMPERATURE, allow_inf_nan=False)] = 1.0
-    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
+    n: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES)] = 8
+    temperature: Annotated[
+        float, Field(strict=True, ge=0.0, le=MAX_TEMPERATURE, allow_inf_nan=False)
+    ] = 1.0
+    seed: Annotated[int, Field(strict=True, ge=0, lt=2**63)] | None = None
     label: Label | None = None
 
 
@@ -93,9 +111,9 @@ class InterpolateRequest(_Request):
 
     z_a: Code | None = None
     z_b: Code | None = None
-    index_a: Annotated[int, Field(ge=0)] | None = None
-    index_b: Annotated[int, Field(ge=0)] | None = None
-    steps: Annotated[int, Field(ge=2, le=MAX_STEPS)] = 8
+    index_a: Annotated[int, Field(strict=True, ge=0)] | None = None
+    index_b: Annotated[int, Field(strict=True, ge=0)] | None = None
+    steps: Annotated[int, Field(strict=True, ge=2, le=MAX_STEPS)] = 8
     method: Literal["linear", "spherical"] = "linear"
     label: Label | None = None
 
@@ -140,7 +158,8 @@ def read_upload(body: bytes, content_type: str, field: str = "file") -> tuple[by
     file : bytes
         The uploaded file.
     fields : dict of str to str
-        The other (small) form fields, e.g. ``{"invert": "true"}``.
+        The other form fields, e.g. ``{"invert": "true"}``: each named once, at most
+        :data:`MAX_FIELD_BYTES` bytes of UTF-8 (else :class:`RequestError`, 422).
     """
     from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -189,10 +208,21 @@ def read_upload(body: bytes, content_type: str, field: str = "file") -> tuple[by
         disposition = part["headers"].get("content-disposition", b"")
         _, params = parse_options_header(disposition)
         name = params.get(b"name", b"").decode("utf-8", "replace")
+        if name in fields or (name == field and file is not None):
+            raise RequestError(422, f"the form field {name[:40]!r} is given twice; send it once.")
         if name == field:
             file = bytes(part["data"])
-        elif len(part["data"]) <= 64:
-            fields[name] = part["data"].decode("utf-8", "replace")
+            continue
+        if len(part["data"]) > MAX_FIELD_BYTES:
+            raise RequestError(
+                422,
+                f"the form field {name[:40]!r} is {len(part['data'])} bytes; fields other than "
+                f"{field!r} hold at most {MAX_FIELD_BYTES}.",
+            )
+        try:
+            fields[name] = part["data"].decode("utf-8")
+        except UnicodeDecodeError:
+            raise RequestError(422, f"the form field {name[:40]!r} is not UTF-8 text.") from None
     if file is None:
         raise RequestError(422, f"the upload has no {field!r} part; send the image as {field!r}.")
     if len(file) > MAX_UPLOAD_BYTES:
@@ -200,6 +230,34 @@ def read_upload(body: bytes, content_type: str, field: str = "file") -> tuple[by
     if not file:
         raise RequestError(422, "the uploaded file is empty.")
     return file, fields
+
+
+def upload_options(fields: dict[str, str]) -> tuple[bool, int | None]:
+    """``(invert, label)`` from an upload's form fields, parsed strictly.
+
+    ``invert`` is one of ``1 true on yes`` or ``0 false off no`` (any case; empty or absent:
+    no). ``label`` is absent or empty (no label) or ASCII digits up to :data:`MAX_LABEL`; the
+    model's classes are checked by the explorer. Other fields are refused.
+    """
+    for name in fields:
+        if name not in UPLOAD_FIELDS:
+            raise RequestError(
+                422,
+                f"unknown form field {name[:40]!r}; an upload takes 'file', 'invert' and 'label'.",
+            )
+    flag = fields.get("invert", "").lower()
+    if flag not in _YES + _NO:
+        raise RequestError(
+            422, f"invert must be one of {', '.join(_YES + _NO[1:])}, got {fields['invert']!r}."
+        )
+    value = fields.get("label", "")
+    if value == "":
+        return flag in _YES, None
+    if not (len(value) <= 7 and all("0" <= c <= "9" for c in value)) or int(value) > MAX_LABEL:
+        raise RequestError(
+            422, f"label must be a class number in ASCII digits (0 to {MAX_LABEL}), got {value!r}."
+        )
+    return flag in _YES, int(value)
 
 
 def open_image(data: bytes):  # -> PIL.Image.Image
