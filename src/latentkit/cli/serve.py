@@ -4,6 +4,11 @@ The map's data: ``--data NAME`` when given (``none`` for no map); otherwise ``di
 model of 1x8x8 images and MNIST for 1x28x28 when its files are already on disk (never
 downloaded here); other models get no map and a message on the page. Named datasets use their
 test split (held-out points), other sources their ``train`` split, unless ``--split`` says.
+
+The app answers only requests whose ``Host`` (and ``Origin``, when sent) is the bound
+``--host`` and ``--port`` (with the other spellings of loopback for a loopback host), a guard
+against DNS rebinding and cross-site posts; bound to every interface (``0.0.0.0``, ``::``) it
+answers to the local address each connection arrived at.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be in 1..65535, got {args.port}")
     if args.points < 1:
         raise UsageError(f"--points must be >= 1, got {args.points}")
+    allowed_hosts = _allowed_hosts(args.host, args.port)
     model = latentkit.load(args.run)
     shape = tuple(model.input_shape)
     note = None
@@ -84,7 +90,21 @@ def run(args: argparse.Namespace) -> int:
 
     from latentkit.serve import create_app
 
-    app = create_app(model, data, note=note, max_points=args.points)
+    app = create_app(model, data, note=note, max_points=args.points, allowed_hosts=allowed_hosts)
     say(f"latentkit explorer for {args.run}: http://{args.host}:{args.port}/ (Ctrl+C to stop)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _allowed_hosts(host: str, port: int) -> list[str] | None:
+    """The ``Host`` the app answers to: the bound address (None for every interface)."""
+    from latentkit.cli.main import UsageError
+    from latentkit.serve.hosts import WILDCARDS, format_authority, parse_authority
+
+    if host in WILDCARDS:
+        return None
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    authority = (bare.lower(), port)
+    if parse_authority(format_authority(authority)) != authority:
+        raise UsageError(f"--host must be a host name or an IP address, got {host!r}")
+    return [format_authority(authority)]

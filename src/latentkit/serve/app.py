@@ -16,26 +16,40 @@ Explorer`; ``latentkit serve RUN`` runs it with uvicorn on 127.0.0.1. Routes:
                            code, converted input, reconstruction, map point
 =========================  =============================================================
 
-Bad requests get a 4xx status and ``{"error": "one-line message"}``: malformed JSON (400), a
+Every error has one body, ``{"error": "one-line message"}``
+(:func:`~latentkit.serve.middleware.error_response`), and a 4xx status for anything a request
+can cause: a ``Host`` or ``Origin`` other than the explorer's own address (403; see
+:mod:`latentkit.serve.hosts`), malformed JSON or a malformed ``Content-Length`` (400), a
 wrong content type (415), a body over the size cap (413, counted while it streams in, before
-any parsing), and anything the validators refuse (422; see :mod:`latentkit.serve.validation`).
-Model work runs in FastAPI's thread pool, serialised by the explorer's lock.
+any parsing), an unknown route (404) or method (405), anything the validators refuse and a
+model whose outputs are not finite (422; see :mod:`latentkit.serve.validation`). The
+framework's own errors are answered in the same shape; a bug in the server is a 500 with the
+same shape and no traceback (uvicorn logs it). Model work runs in FastAPI's thread pool,
+serialised by the explorer's lock; uploads are parsed and decoded in worker threads too, at
+most :data:`~latentkit.serve.validation.MAX_CONCURRENT_DECODES` at a time, so the event loop
+keeps answering while a large image is decoded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from latentkit.serve.explorer import Explorer
+from latentkit.serve.hosts import allowed_authorities
+from latentkit.serve.middleware import UPLOAD_PATH, BodyLimit, HostCheck, error_response
 from latentkit.serve.validation import (
-    MAX_JSON_BYTES,
-    MAX_UPLOAD_BYTES,
+    MAX_CONCURRENT_DECODES,
     DecodeRequest,
     InterpolateRequest,
     MapDecodeRequest,
@@ -44,6 +58,7 @@ from latentkit.serve.validation import (
     check_codes,
     open_image,
     read_upload,
+    upload_options,
 )
 
 if TYPE_CHECKING:
@@ -52,69 +67,7 @@ if TYPE_CHECKING:
 
 __all__ = ["create_app"]
 
-UPLOAD_PATH = "/api/encode"
-UPLOAD_OVERHEAD = 64 * 1024  # multipart headers and small fields around the file
-
-
-class _BodyLimit:
-    """ASGI middleware: content-type checks and a byte cap on request bodies under /api/.
-
-    The cap is enforced on ``Content-Length`` when present and on the bytes actually received
-    (the body is read into memory, at most the cap, and replayed to the app), so a chunked
-    body cannot grow past it either.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        upload = scope["path"] == UPLOAD_PATH
-        limit = MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD if upload else MAX_JSON_BYTES
-        kind = headers.get("content-type", "").split(";")[0].strip().lower()
-        wanted = "multipart/form-data" if upload else "application/json"
-        if kind != wanted:
-            found = kind or "none"
-            await _error(415, f"expected Content-Type {wanted}, got {found}.")(scope, receive, send)
-            return
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _error(413, f"request body over the {limit}-byte limit.")(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        received = 0
-        more = True
-        while more:  # read the whole (capped) body before the app parses any of it
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > limit:
-                await _error(413, f"request body over the {limit}-byte limit.")(
-                    scope, receive, send
-                )
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+_error = error_response
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
@@ -140,6 +93,7 @@ def create_app(
     note: str | None = None,
     max_points: int = 1000,
     seed: int = 0,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """Build the explorer app for ``model``.
 
@@ -156,11 +110,25 @@ def create_app(
         Rows of ``data`` encoded for the map.
     seed : int
         Seed of the map's subsample.
+    allowed_hosts : sequence of str, optional
+        The addresses the explorer answers to, as ``"host:port"`` (``"[::1]:8000"`` for IPv6;
+        no port means 80); a loopback one admits the other spellings of loopback on its port.
+        Requests with another ``Host``, or an ``Origin`` other than ``http://`` plus one of
+        them, get a 403. ``latentkit serve`` passes its bound address. None (the default):
+        the local address each connection arrived at, i.e. the bound address under uvicorn.
+
+    Raises
+    ------
+    ValueError
+        For an ``allowed_hosts`` entry that is not ``host[:port]``.
     """
+    allowed = None if allowed_hosts is None else allowed_authorities(allowed_hosts)
     explorer = Explorer(model, data, note=note, max_points=max_points, seed=seed)
     app = FastAPI(title="latentkit explorer", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.explorer = explorer
-    app.add_middleware(_BodyLimit)
+    app.state.decode_limiter = decode_limiter = anyio.CapacityLimiter(MAX_CONCURRENT_DECODES)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(HostCheck, allowed=allowed)  # added last: runs first
     page = resources.files("latentkit.serve").joinpath("static/index.html").read_text("utf-8")
 
     @app.exception_handler(RequestError)
@@ -170,6 +138,16 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(*_validation_message(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, _http_message(app, request, exc), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        # the server's own bug: no detail to the client (uvicorn logs the traceback)
+        where = f"{request.method} {request.url.path[:100]}"
+        return _error(500, f"internal server error while answering {where}; see the server log.")
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
@@ -209,25 +187,37 @@ def create_app(
     def map_decode(body: MapDecodeRequest) -> dict[str, Any]:
         return explorer.map_decode(body.point, body.label)
 
+    def encode_upload(body: bytes, content_type: str) -> dict[str, Any]:
+        """Parse, decode and encode one upload (blocking: runs in a worker thread)."""
+        file, fields = read_upload(body, content_type)
+        invert, label = upload_options(fields)
+        image = open_image(file)
+        return explorer.encode_image(image, invert, label)
+
     @app.post(UPLOAD_PATH)
     async def encode(request: Request) -> JSONResponse:
-        body = await request.body()  # capped by _BodyLimit while streaming
-        file, fields = read_upload(body, request.headers.get("content-type", ""))
-        invert = fields.get("invert", "").lower() in {"1", "true", "on", "yes"}
-        label = _form_label(fields.get("label"))
-        image = open_image(file)
-        # the model call is blocking: run it in the thread pool like the sync routes
-        from starlette.concurrency import run_in_threadpool
-
-        result = await run_in_threadpool(explorer.encode_image, image, invert, label)
+        body = await request.body()  # capped by BodyLimit while streaming
+        content_type = request.headers.get("content-type", "")
+        # off the event loop, at most MAX_CONCURRENT_DECODES at a time; the others wait here
+        # (on the loop, without holding a thread) for a slot
+        result = await anyio.to_thread.run_sync(
+            encode_upload, body, content_type, limiter=decode_limiter
+        )
         return JSONResponse(result)
 
     return app
 
 
-def _form_label(value: str | None) -> int | None:
-    if value is None or value == "":
-        return None
-    if not value.isdigit():
-        raise RequestError(422, f"label must be a non-negative integer, got {value!r}.")
-    return int(value)
+def _http_message(app: FastAPI, request: Request, exc: HTTPException) -> str:
+    """A one-line message for the framework's own errors (404, 405 and the like)."""
+    path = request.url.path[:100]
+    if exc.status_code == 404:
+        routes = sorted({r.path for r in app.routes if isinstance(r, Route)} - {"/favicon.ico"})
+        return f"{path} is not here; the explorer serves {', '.join(routes)}."
+    if exc.status_code == 405:
+        allow = (exc.headers or {}).get("Allow", "")
+        return f"{request.method[:20]} is not allowed on {path}; use {allow or 'another method'}."
+    phrase = HTTPStatus(exc.status_code).phrase
+    if isinstance(exc.detail, str) and exc.detail and exc.detail != phrase:
+        return exc.detail
+    return f"{phrase} ({request.method[:20]} {path})."
