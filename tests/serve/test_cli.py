@@ -60,3 +60,28 @@ def test_serve_errors_are_one_line(tmp_path, vae, fake_uvicorn, capsys):
     err = capsys.readouterr().err
     assert err.count("error:") == 3 and "Traceback" not in err
     assert fake_uvicorn == []
+
+
+def test_serve_scales_a_table_as_the_run_was_trained(tmp_path, fake_uvicorn):
+    """A table run trained by the CLI: the map's data is standardised with the run's scaler
+    (unscaled rows of values near 200-350 would give codes far outside the prior's bulk)."""
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(0)
+    rows = np.column_stack(
+        [rng.normal(300, 20, 200), rng.normal(200, 5, 200), rng.normal(0, 1, 200)]
+    )
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.4f}" for v in r) for r in rows))
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(table), "--model", "vae", "--latent-dim", "2",
+                 "--epochs", "2", "--out", str(run)]) == 0  # fmt: skip
+    assert main(["serve", str(run)]) == 0  # the run's own data, scaled
+    explorer = fake_uvicorn[-1]["app"].state.explorer
+    x = explorer.data.x
+    assert torch.allclose(x.mean(0), torch.zeros(3), atol=1e-4)  # standardised columns
+    assert torch.allclose(x.std(0), torch.ones(3), atol=1e-2)
+    assert np.all(np.abs(explorer.high) < 10) and np.all(np.abs(explorer.low) < 10)
+    assert main(["serve", str(run), "--data", str(table)]) == 0  # given explicitly: same
+    assert torch.allclose(fake_uvicorn[-1]["app"].state.explorer.data.x, x)

@@ -67,9 +67,17 @@ def write_preprocessing(run: str, document: dict[str, Any]) -> None:
 
 
 def load_data_for(
-    model: Any, data: str | None, split: str | None, run: str, *, limit: int | None = None
+    model: Any,
+    data: str | None,
+    split: str | None,
+    run: str,
+    *,
+    limit: int | None = None,
+    options: dict[str, Any] | None = None,
 ):
-    """Load ``data`` (or the run's own dataset) shaped and scaled for ``model``."""
+    """Load ``data`` (or the run's own dataset) shaped and scaled for ``model``.
+
+    ``options`` are passed to :func:`latentkit.datasets.load` (e.g. ``download=False``)."""
     from latentkit.data.transforms import scaler_from_dict
     from latentkit.datasets import load
     from latentkit.errors import CheckpointError, DataError
@@ -87,7 +95,7 @@ def load_data_for(
         from latentkit.datasets import available
 
         split = "test" if name in available() else "train"
-    dataset = load(name, split)
+    dataset = load(name, split, **(options or {}))
     if limit is not None:
         dataset = dataset.subset(slice(0, limit))
     if dataset.shape != tuple(model.input_shape):

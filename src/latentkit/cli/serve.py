@@ -1,9 +1,12 @@
 """``latentkit serve RUN``: the latent-space explorer in the browser (FastAPI + uvicorn).
 
-The map's data: ``--data NAME`` when given (``none`` for no map); otherwise ``digits`` for a
-model of 1x8x8 images and MNIST for 1x28x28 when its files are already on disk (never
-downloaded here); other models get no map and a message on the page. Named datasets use their
-test split (held-out points), other sources their ``train`` split, unless ``--split`` says.
+The map's data: ``--data NAME`` when given (``none`` for no map); otherwise the dataset the
+run was trained on (its ``preprocessing.json``), else ``digits`` for a model of 1x8x8 images
+and MNIST for 1x28x28 when its files are already on disk (never downloaded here); other models
+get no map and a message on the page. Named datasets use their test split (held-out points),
+other sources their ``train`` split, unless ``--split`` says. The data is loaded as every
+other command loads it (:func:`latentkit.cli.runs.load_data_for`): a table is standardised
+with the run's own scaler, so codes, map and sliders are those the model was trained with.
 
 The app answers only requests whose ``Host`` (and ``Origin``, when sent) is the bound
 ``--host`` and ``--port`` (with the other spellings of loopback for a loopback host), a guard
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, count, say
 
 __all__ = ["add_parser", "run"]
 
@@ -40,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     parser.add_argument("--split", default=None, help="split of --data (default: test if any)")
     parser.add_argument(
-        "--points", type=int, default=1000, help="data points drawn on the map (default 1000)"
+        "--points", type=count(1), default=1000, help="data points drawn on the map (default 1000)"
     )
     return parser
 
@@ -55,19 +58,20 @@ def _default_data(input_shape: tuple[int, ...]) -> tuple[str | None, dict, str |
 
 
 def run(args: argparse.Namespace) -> int:
-    import latentkit
     from latentkit.cli.main import UsageError
-    from latentkit.errors import DataError
+    from latentkit.cli.runs import load_data_for, open_run, read_preprocessing
+    from latentkit.errors import LatentkitError
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be in 1..65535, got {args.port}")
-    if args.points < 1:
-        raise UsageError(f"--points must be >= 1, got {args.points}")
     allowed_hosts = _allowed_hosts(args.host, args.port)
-    model = latentkit.load(args.run)
+    model = open_run(args.run)
     shape = tuple(model.input_shape)
     note = None
-    if args.data is None:
+    recorded = read_preprocessing(args.run).get("data")
+    if args.data is None and isinstance(recorded, str) and recorded:
+        name, options, explicit = recorded, {}, False
+    elif args.data is None:
         name, options, note = _default_data(shape)
         explicit = False
     elif args.data.lower() == "none":
@@ -78,11 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if name is not None:
         split = args.split or ("test" if name.lower() in NAMED_WITH_TEST_SPLIT else "train")
         try:
-            data = latentkit.datasets.load(name, split, **options)
-        except DataError as exc:
+            data = load_data_for(model, name, split, args.run, options=options)
+        except LatentkitError as exc:
             if explicit:
                 raise
-            note = f"{name} not found ({' '.join(str(exc).split())}); no map."
+            note = f"{name}: {' '.join(str(exc).split())}; no map."
     if data is not None:
         say(f"encoding {min(args.points, len(data))} points of {data.name} for the map")
 
