@@ -16,7 +16,9 @@ tensor file next to it. A crash mid-write leaves at most an orphan tensor file, 
 :func:`latest_checkpoint` skips in favour of the newest valid checkpoint.
 
 Reading goes through :func:`latentkit.safe_tensors.load_tensors` (header validated first) and
-``json``; nothing here can execute code from the files.
+``json``; nothing here can execute code from the files. A checkpoint that is complete but whose
+contents do not fit the run (a crafted tensor or number, with the digest recomputed) is not
+skipped but refused, by :mod:`.verify` before anything of it is used.
 """
 
 from __future__ import annotations
@@ -208,7 +210,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         (digest mismatch) or not valid safetensors.
     """
     path = Path(path)
-    meta = read_json(path, error=CheckpointError)
+    try:
+        meta = read_json(path, error=CheckpointError)
+    except ValueError as exc:  # valid JSON that Python will not parse (a 5000-digit integer)
+        if isinstance(exc, CheckpointError):
+            raise
+        raise CheckpointError(f"{path}: cannot read it ({exc}).") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a {FORMAT} file.")
     name = meta.get("tensors_file")

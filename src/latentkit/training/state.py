@@ -26,6 +26,7 @@ from latentkit.models.base import AbstractModel
 from latentkit.training import checkpoint as ckpt
 from latentkit.training.config import TrainConfig
 from latentkit.training.schedules import PlateauState
+from latentkit.training.verify import IMPLEMENTATION_FLAGS, verify_checkpoint
 
 __all__ = ["LoopState", "Restored", "RunFolder", "checkpoint_payload", "restore"]
 
@@ -124,7 +125,9 @@ def restore(
     Raises
     ------
     CheckpointError
-        If the checkpoint belongs to another model or cannot be restored.
+        If the checkpoint belongs to another model, or any of its tensors or numbers does not
+        fit this model, optimizer, scaler and config (:func:`.verify.verify_checkpoint`:
+        checked before anything is loaded).
     """
     meta = found.meta
     if (
@@ -138,9 +141,13 @@ def restore(
         )
     if meta.get("train_config") != config.to_dict():
         logger.warning("resuming %s with another TrainConfig than it was written with", found.path)
+    # every tensor and number against this model, optimizer and scaler, before any is used
+    verify_checkpoint(found, model=model, optimizer=optimizer, scaler=scaler, config=config,
+                      device=device)  # fmt: skip
     try:
         model.load_state_dict(found.group("model"))
-        optimizer.load_state_dict(ckpt.unflatten_optimizer(found.tensors, meta["optimizer"]))
+        optim_state = ckpt.unflatten_optimizer(found.tensors, meta["optimizer"])
+        optimizer.load_state_dict(_own_flags(optim_state, optimizer))
         if scaler is not None and meta.get("grad_scaler"):
             scaler.load_state_dict(meta["grad_scaler"])
         state = LoopState.from_dict(meta["state"])
@@ -153,6 +160,15 @@ def restore(
         torch.cuda.set_rng_state_all(cuda)
     best = {k: v.to(device) for k, v in found.group("best").items()} or None
     return Restored(state, records, best, found.group("rng.gen"))
+
+
+def _own_flags(state: dict[str, Any], optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """``state`` with the implementation flags (fused, foreach, ...) of ``optimizer``: they say
+    how this process computes a step (a fused kernel may be missing here), not where training
+    stands."""
+    for group, own in zip(state["param_groups"], optimizer.param_groups, strict=True):
+        group.update({k: own[k] for k in IMPLEMENTATION_FLAGS if k in own})
+    return state
 
 
 class RunFolder:

@@ -21,8 +21,9 @@ callbacks. What the loop calls lives beside it:
   training and validation (both get a ``LossOutput``);
 - :mod:`.metrics`: per-epoch means without per-step syncs; :mod:`.guard`: the NaN guard;
 - :mod:`.schedules`: learning-rate schedules; :mod:`.state` and :mod:`.checkpoint`: the loop
-  state, checkpoints and the model folder; :mod:`.callbacks`: hooks, ``metrics.jsonl``
-  (appended one line per epoch), TensorBoard and the progress bar.
+  state, checkpoints and the model folder; :mod:`.verify`: every tensor and number of a
+  checkpoint checked against the run before a resume uses it; :mod:`.callbacks`: hooks,
+  ``metrics.jsonl`` (appended one line per epoch), TensorBoard and the progress bar.
 
 Speed: the dataset moves to the device once; batches are gathered there; metrics are summed
 on the device and read once per epoch; the NaN guard syncs once per ``nan_check_every``
