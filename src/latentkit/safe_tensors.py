@@ -9,6 +9,7 @@ file and the problem, instead of an opaque error or a huge allocation.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import struct
@@ -115,9 +116,23 @@ def load_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[s
 def save_tensors(
     path: str | Path, tensors: dict[str, Tensor], metadata: dict[str, str] | None = None
 ) -> None:
-    """Write ``tensors`` to ``path`` atomically (shared storage is copied apart first)."""
+    """Write ``tensors`` to ``path`` atomically (shared storage is copied apart first).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written (a full disk, a read-only folder). safetensors reports
+        its own I/O failures as ``SafetensorError``, which is not an ``OSError``; they are
+        turned into one (``ENOSPC`` for a full disk), and no partial file is left behind.
+    """
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
-        save_file(plain, str(tmp), metadata=metadata)
+        try:
+            save_file(plain, str(tmp), metadata=metadata)
+        except SafetensorError as exc:
+            text = " ".join(str(exc).split())
+            code = errno.ENOSPC if "No space left" in text or "os error 28" in text else errno.EIO
+            raise OSError(code, f"cannot write {Path(path).name}: {text}", str(path)) from exc

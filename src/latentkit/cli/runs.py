@@ -3,7 +3,9 @@ and writing outputs in the format the file extension names.
 
 A run folder holds the model (``config.json`` + ``model.safetensors``) and, for tables,
 ``preprocessing.json`` with the standardisation fitted on the training data, so that new data
-is scaled exactly as during training.
+is scaled exactly as during training. ``latentkit train`` writes it before the first epoch; a
+training run (checkpoints, metrics or a train config) without it is refused when a table is
+loaded for it, rather than fed unscaled rows (a run killed before the file existed).
 """
 
 from __future__ import annotations
@@ -103,6 +105,14 @@ def load_data_for(
             f"{name}: samples have shape {dataset.shape} but the model expects "
             f"{tuple(model.input_shape)}; use data of the shape it was trained on."
         )
+    missing = not (Path(run) / PREPROCESSING_FILE).exists()
+    if not dataset.is_image and missing and _written_by_the_trainer(Path(run), model):
+        raise CheckpointError(
+            f"{run} has no {PREPROCESSING_FILE}, so how its table was scaled for training is "
+            "unknown (the run was stopped before writing it); finish it with 'latentkit train "
+            f"... --out {run} --resume', or write the file (the 'data' and the 'scaler' the "
+            "model was trained with; without a scaler, rows are used as they are)."
+        )
     if prep.get("scaler"):
         try:
             scaler = scaler_from_dict(prep["scaler"])
@@ -113,6 +123,17 @@ def load_data_for(
                 "retrain the run or restore the file."
             ) from exc
     return dataset
+
+
+def _written_by_the_trainer(folder: Path, model: Any) -> bool:
+    """The folder is a training run (checkpoints, metrics or a train config), not a bare
+    model folder from ``model.save``."""
+    metadata = getattr(model, "metadata", None) or {}
+    return (
+        (folder / "checkpoints").is_dir()
+        or (folder / "metrics.jsonl").exists()
+        or (isinstance(metadata, dict) and "train_config" in metadata)
+    )
 
 
 def labels_for(model: Any, data: Any) -> Any:

@@ -186,6 +186,14 @@ def run(args: argparse.Namespace) -> int:
     )
 
     class Report(Callback):
+        def on_fit_start(self, model: Any, config: Any) -> None:
+            # before the first epoch (so before the first checkpoint, and after a resume was
+            # checked): a run killed at any moment still says how its data was scaled
+            from latentkit.training.distributed import detect
+
+            if detect().is_main:
+                write_preprocessing(args.out, preprocessing)
+
         def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Any) -> None:
             losses = ", ".join(
                 f"{k} {v:.4f}" for k, v in record.items() if k.endswith("_loss") and v is not None
@@ -195,7 +203,6 @@ def run(args: argparse.Namespace) -> int:
     history = Trainer(config, callbacks=[Report()]).fit(
         model, train, val, out=args.out, resume=args.resume
     )
-    write_preprocessing(args.out, preprocessing)
     if history.stopped_early:
         say(f"stopped early; kept the weights of epoch {history.best_epoch}")
     say(

@@ -17,6 +17,7 @@ Binarization follows the convention of Salakhutdinov and Murray (ICML 2008) for 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
 
@@ -133,16 +134,47 @@ class Scaler:
             scaler = cls(**options)
         except TypeError as exc:
             raise ValueError(f"{cls.__name__} state has unknown options: {exc}.") from exc
-        shape = tuple(int(s) for s in state["shape"])
+        shape = state["shape"]
+        if not (
+            isinstance(shape, list | tuple)
+            and len(shape) <= 16
+            and all(_is_int(s) and s >= 1 for s in shape)
+        ):
+            raise ValueError(
+                f"{cls.__name__} state: shape must be a list of at most 16 positive integers, "
+                f"got {shape!r:.60}."
+            )
+        size = math.prod(shape)
         for name in cls._stats:
-            values = torch.tensor(state[name.rstrip("_")], dtype=torch.float32)
-            if values.numel() != torch.Size(shape).numel():
+            key = name.rstrip("_")
+            values = state[key]
+            if not isinstance(values, list | tuple):
                 raise ValueError(
-                    f"{cls.__name__} state: {name.rstrip('_')} has {values.numel()} values, "
-                    f"expected {torch.Size(shape).numel()} for shape {shape}."
+                    f"{cls.__name__} state: {key} must be a flat list of {size} numbers, got "
+                    f"{values!r:.60}."
                 )
-            setattr(scaler, name, values.reshape(shape))
+            if len(values) != size:
+                raise ValueError(
+                    f"{cls.__name__} state: {key} has {len(values)} values, expected {size} "
+                    f"for shape {tuple(shape)}."
+                )
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                raise ValueError(f"{cls.__name__} state: {key} must hold numbers only.")
+            try:
+                tensor = torch.tensor(values, dtype=torch.float32)
+            except (OverflowError, RuntimeError) as exc:  # an integer beyond 64 bits
+                raise ValueError(f"{cls.__name__} state: {key} holds a number too large.") from exc
+            if not bool(torch.isfinite(tensor).all()):
+                raise ValueError(
+                    f"{cls.__name__} state: {key} holds values that are not finite in float32 "
+                    "(NaN, inf or beyond 3.4e38)."
+                )
+            setattr(scaler, name, tensor.reshape(tuple(shape)))
+        scaler._check_stats()
         return scaler
+
+    def _check_stats(self) -> None:
+        """Refuse statistics that cannot come from :meth:`fit` (after :meth:`from_dict`)."""
 
 
 class MinMaxScaler(Scaler):
@@ -168,8 +200,10 @@ class MinMaxScaler(Scaler):
     ) -> None:
         super().__init__(per)
         low, high = (float(v) for v in feature_range)
-        if not low < high:
-            raise ValueError(f"feature_range must satisfy low < high, got {feature_range!r}.")
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ValueError(
+                f"feature_range must be finite with low < high, got {feature_range!r}."
+            )
         self.feature_range = (low, high)
         self.min_: Tensor | None = None
         self.max_: Tensor | None = None
@@ -180,6 +214,10 @@ class MinMaxScaler(Scaler):
     def _fit(self, x: Tensor, dims: tuple[int, ...]) -> None:
         self.min_ = x.amin(dim=dims, keepdim=True)[0]
         self.max_ = x.amax(dim=dims, keepdim=True)[0]
+
+    def _check_stats(self) -> None:
+        if bool((self.max_ < self.min_).any()):
+            raise ValueError(f"{type(self).__name__} state: max must be >= min everywhere.")
 
     def _scale(self, lo: Tensor, hi: Tensor) -> Tensor:
         low, high = self.feature_range
@@ -224,6 +262,14 @@ class Standardizer(Scaler):
         self.mean_ = mean[0]
         self.std_ = torch.where(std[0] > 0, std[0], torch.ones_like(std[0]))
 
+    def _check_stats(self) -> None:
+        if not bool((self.std_ > 0).all()):
+            raise ValueError(
+                f"{type(self).__name__} state: std must be > 0 everywhere (fit stores a zero "
+                "spread as 1), got "
+                f"{self.std_.flatten()[self.std_.flatten() <= 0][:3].tolist()}."
+            )
+
     def transform(self, x: Tensor) -> Tensor:
         """Standardise ``x`` of shape (N, ...)."""
         mean, std = self._on(x)
@@ -245,6 +291,10 @@ def scaler_from_dict(state: Mapping[str, Any]) -> Scaler:
     if kind not in SCALERS:
         raise ValueError(f"unknown scaler type {kind!r}; expected one of {', '.join(SCALERS)}.")
     return SCALERS[kind].from_dict(state)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_unit(x: Tensor, what: str) -> None:

@@ -161,7 +161,8 @@ class Trainer:
         Raises
         ------
         TrainingError
-            When the NaN guard runs out of retries.
+            When the NaN guard runs out of retries, or an epoch ends without one step of this
+            call having survived the guard (all rolled back: the weights would be unchanged).
         CheckpointError
             When ``resume`` finds a checkpoint of a different model.
         DataError
@@ -287,11 +288,14 @@ class _Run:
             self.metrics.reset(self.records)
         for callback in self.callbacks:
             callback.on_fit_start(self.model, cfg)
+        first_step = s.global_step
         for epoch in range(s.epoch, cfg.epochs):
             if s.stopped:
                 break
             start = time.perf_counter()
             train, samples, lr = self._train_epoch(epoch, self._generators(epoch))
+            if s.global_step == first_step:  # every step of the run so far was rolled back
+                self._no_progress(epoch)
             train_seconds = time.perf_counter() - start  # metrics.means synced the device
             val = self._validate()
             s.epoch = epoch + 1
@@ -398,6 +402,17 @@ class _Run:
             "lr scale now %.3g (roll-back %d of %d)",
             *(epoch + 1, bad_step, s.global_step, s.nan_scale, s.nan_rollbacks),
             cfg.max_nan_retries,
+        )
+
+    def _no_progress(self, epoch: int) -> None:
+        """Stop a run whose every step so far was rolled back by the NaN guard (the guard's
+        roll-back budget may outlast a few short epochs: the run would "finish" untrained)."""
+        cfg, s = self.cfg, self.state
+        raise TrainingError(
+            f"no optimisation step succeeded by the end of epoch {epoch + 1}: every step gave "
+            f"a non-finite loss or gradient and was rolled back ({s.nan_rollbacks} roll-back(s); "
+            f"lr {cfg.lr:.3g}, lowered to {cfg.lr * s.nan_scale:.3g}). Lower the learning rate "
+            "(TrainConfig.lr, --lr), set grad_clip, or check the data for NaN/inf values."
         )
 
     # -- after an epoch --------------------------------------------------------------------
