@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-__all__ = ["PatchMode", "extract_patches"]
+__all__ = ["PatchMode", "extract_patches", "patches_per_image"]
 
 PatchMode = Literal["grid", "random"]
 
@@ -23,6 +23,45 @@ def _pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
     if len(pair) != 2 or any(not isinstance(v, int) or v < 1 for v in pair):
         raise ValueError(f"{what} must be a positive int or a pair (H, W) of them, got {value!r}.")
     return pair  # type: ignore[return-value]
+
+
+def patches_per_image(
+    height: int,
+    width: int,
+    patch_size: int | tuple[int, int],
+    *,
+    mode: PatchMode = "grid",
+    stride: int | tuple[int, int] | None = None,
+    n_patches: int | None = None,
+) -> int:
+    """How many patches :func:`extract_patches` cuts from one image of ``height`` x ``width``.
+
+    Lets a caller size its output before decoding any image. The options and errors are those
+    of :func:`extract_patches`.
+
+    Raises
+    ------
+    ValueError
+        If a patch is larger than the image, or the options do not fit the mode.
+    """
+    ph, pw = _pair(patch_size, "patch_size")
+    if ph > height or pw > width:
+        raise ValueError(
+            f"patch_size ({ph}, {pw}) is larger than the images ({height}, {width}); "
+            "pass a smaller patch_size or resize the images first."
+        )
+    if mode == "grid":
+        if n_patches is not None:
+            raise ValueError("n_patches is for mode='random'; grid mode takes every patch.")
+        sh, sw = _pair(stride if stride is not None else (ph, pw), "stride")
+        return ((height - ph) // sh + 1) * ((width - pw) // sw + 1)
+    if mode == "random":
+        if stride is not None:
+            raise ValueError("stride is for mode='grid'; random mode draws positions.")
+        if n_patches is None or n_patches < 1:
+            raise ValueError(f"mode='random' needs n_patches >= 1, got {n_patches!r}.")
+        return n_patches
+    raise ValueError(f"mode must be 'grid' or 'random', got {mode!r}.")
 
 
 def extract_patches(
@@ -69,25 +108,15 @@ def extract_patches(
     if x.ndim != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got {tuple(x.shape)}.")
     n, c, h, w = x.shape
+    per_image = patches_per_image(
+        h, w, patch_size, mode=mode, stride=stride, n_patches=n_patches
+    )  # checks every option
     ph, pw = _pair(patch_size, "patch_size")
-    if ph > h or pw > w:
-        raise ValueError(
-            f"patch_size ({ph}, {pw}) is larger than the images ({h}, {w}); "
-            "pass a smaller patch_size or resize the images first."
-        )
     if mode == "grid":
-        if n_patches is not None:
-            raise ValueError("n_patches is for mode='random'; grid mode takes every patch.")
         sh, sw = _pair(stride if stride is not None else (ph, pw), "stride")
         grid = x.unfold(2, ph, sh).unfold(3, pw, sw)  # (N, C, nH, nW, P_h, P_w)
-        per_image = grid.shape[2] * grid.shape[3]
         patches = grid.permute(0, 2, 3, 1, 4, 5).reshape(n * per_image, c, ph, pw)
-    elif mode == "random":
-        if stride is not None:
-            raise ValueError("stride is for mode='grid'; random mode draws positions.")
-        if n_patches is None or n_patches < 1:
-            raise ValueError(f"mode='random' needs n_patches >= 1, got {n_patches!r}.")
-        per_image = n_patches
+    else:  # random
         top = torch.randint(0, h - ph + 1, (n, per_image), generator=generator)  # (N, P)
         left = torch.randint(0, w - pw + 1, (n, per_image), generator=generator)  # (N, P)
         rows = top[:, :, None] + torch.arange(ph)  # (N, P, P_h)
@@ -96,7 +125,5 @@ def extract_patches(
         picked = x.permute(0, 2, 3, 1)[image, rows[..., None], cols[:, :, None, :]]
         # picked: (N, P, P_h, P_w, C)
         patches = picked.permute(0, 1, 4, 2, 3).reshape(n * per_image, c, ph, pw)
-    else:
-        raise ValueError(f"mode must be 'grid' or 'random', got {mode!r}.")
     source = torch.arange(n).repeat_interleave(per_image)
     return patches.contiguous(), source
