@@ -7,6 +7,9 @@ read with ``ParquetFile.iter_batches`` without pre-buffering (pyarrow's default 
 every requested row group up front), so one row group is decoded at a time, and the record
 batches are re-cut to exactly ``batch_size`` rows with a carry of fewer than ``batch_size`` rows.
 Peak memory is therefore about one batch (plus one Parquet row group), whatever the file size.
+Both are checked against :func:`latentkit.data.limits.max_data_bytes` when the reader is made:
+one float32 batch, and the decoded size of the largest Parquet row group from the file's
+metadata (a row group of a billion zeros compresses to a few kilobytes).
 
 Shuffling is by blocks, to keep reads sequential: ``NpyBatches`` visits its batch-sized blocks
 in a random order, ``ParquetBatches`` its row groups; rows inside a block keep their order.
@@ -24,6 +27,7 @@ import pyarrow.parquet as pq
 import torch
 from torch import Tensor
 
+from latentkit.data.limits import check_data_bytes
 from latentkit.errors import DataError
 
 __all__ = ["NpyBatches", "ParquetBatches"]
@@ -92,6 +96,12 @@ class NpyBatches:
                 f"{labels}: expected integer labels of shape ({len(self.array)},), found "
                 f"{self.labels.dtype} of shape {self.labels.shape}."
             )
+        rows = min(self.batch_size, len(self.array))
+        check_data_bytes(
+            self.path,
+            f"one batch of {rows:,} rows of shape {self.array.shape[1:]} as float32",
+            rows * int(np.prod(self.array.shape[1:])) * 4,
+        )
         self.shuffle, self.drop_last = shuffle, drop_last
         self.generator, self.transform = generator, transform
 
@@ -182,6 +192,28 @@ class ParquetBatches:
                 )
         self.features, self.label = wanted, label
         self.shuffle, self.drop_last, self.generator = shuffle, drop_last, generator
+        self._check_sizes(schema)
+
+    def _check_sizes(self, schema: pa.Schema) -> None:
+        """Refuse a row group or a batch over the data limit, from the metadata alone."""
+        meta = self.file.metadata
+        columns = [*self.features, *([self.label] if self.label else [])]
+        width = sum(max(1, schema.field(c).type.bit_width // 8) for c in columns)  # numeric
+        groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        if groups:
+            largest = max(range(len(groups)), key=groups.__getitem__)
+            check_data_bytes(
+                self.path,
+                f"row group {largest} ({groups[largest]:,} rows of {len(columns)} columns), "
+                "decoded,",
+                groups[largest] * width,
+            )
+        rows = min(self.batch_size, meta.num_rows)
+        check_data_bytes(
+            self.path,
+            f"one batch of {rows:,} rows x {len(self.features)} columns as float32",
+            rows * len(self.features) * 4,
+        )
 
     def __len__(self) -> int:
         return _count(self.file.metadata.num_rows, self.batch_size, self.drop_last)

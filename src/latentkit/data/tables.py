@@ -10,16 +10,32 @@ in sorted order, with the names in ``meta["class_names"]``.
 
 Every feature must be numeric (bool counts as 0/1). Missing (empty or null) and infinite values
 are refused, naming the column and how many rows, unless ``impute="mean"`` or ``"median"``
-fills them with the statistic of that column's finite values (stored in ``meta["imputed"]``).
-Values are not scaled: use :mod:`latentkit.data.transforms` for that.
+fills them with the statistic of that column's finite values (stored in ``meta["imputed"]``),
+computed in float64 from the file's values. Values are not scaled: use
+:mod:`latentkit.data.transforms` for that. Every value becomes the nearest float32: integers
+beyond 2**24 lose precision, which includes integers that no float64 holds exactly either
+(CSV integers beyond 2**53, Parquet ``uint64``); they load rounded rather than fail.
+
+Memory and time (see :mod:`latentkit.data.limits`):
+
+- sizes are checked before they are allocated: a CSV file's size (its Arrow table takes up to
+  about :data:`CSV_EXPANSION` bytes per byte of text), a Parquet file's row count and column
+  types from its metadata, the header of a ``.npy`` array or ``.npz`` member (only the members
+  asked for are read), and the float32 result;
+- the float32 result is allocated once and filled column by column (CSV, Parquet) or in blocks
+  of rows read straight from the file (``.npy``, ``.npz``): no float64 copy of the table is
+  made. Imputation reads the columns it fills once more;
+- every step is linear in the number of rows and columns (column names are looked up in a
+  dict, never searched in a list).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -27,17 +43,50 @@ import pyarrow.csv
 import pyarrow.parquet
 import torch
 
+from latentkit.data.arrays import CHUNK_BYTES, StoredArray, open_arrays
 from latentkit.data.dataset import Dataset
+from latentkit.data.limits import check_data_bytes
 from latentkit.errors import DataError
 
-__all__ = ["TABLE_SUFFIXES", "load_table"]
+__all__ = ["CSV_EXPANSION", "TABLE_SUFFIXES", "load_table"]
 
 logger = logging.getLogger(__name__)
 
 Impute = Literal["mean", "median"]
-Column = tuple[str, np.ndarray]  # (name, values of shape (N,) float64)
-Read = tuple[list[Column], list | None, int]  # (feature columns, label values, row count)
-Reader = Callable[[Path, "Sequence[str | int] | None", "str | int | None"], Read]
+Block = tuple[int, int, np.ndarray]  # (first row, first column, float64 values (r, c))
+
+#: bytes of Arrow table per byte of CSV text counted against the limit (a one-digit field and
+#: its comma become an 8-byte number)
+CSV_EXPANSION = 4
+
+#: names shown when an error lists a table's columns
+_SHOWN = 20
+
+
+class _Source(Protocol):
+    """A table whose header has been checked, and whose values are read on demand."""
+
+    name: str  # how errors name it
+    names: list[str]  # the feature columns, in order
+    n_rows: int
+    has_label: bool
+
+    def check(self) -> None:
+        """Refuse a file that cannot hold what its header announces."""
+
+    def blocks(self) -> Iterator[Block]:
+        """Every feature value once, as float64 blocks of the (N, D) result."""
+
+    def columns(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """(index, float64 values of shape (N,)) of the feature columns ``indices``."""
+
+    def labels(self) -> np.ndarray | list | None:
+        """The label values (numeric array, or a list of anything), or None."""
+
+
+def _listing(names: Sequence[object]) -> str:
+    shown = ", ".join(str(n) for n in names[:_SHOWN])
+    return shown if len(names) <= _SHOWN else f"{shown}, ... ({len(names)} in all)"
 
 
 def _parses(value: object) -> bool:
@@ -51,8 +100,11 @@ def _parses(value: object) -> bool:
 def _numeric_or_error(path: Path, name: str, column: pa.ChunkedArray) -> np.ndarray:
     """A column as float64 with NaN for nulls, or a DataError naming a bad value."""
     kind = column.type
-    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
-    if any(test(kind) for test in numeric) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        # numpy rounds integers that no float64 holds exactly (beyond 2**53, uint64), where
+        # pyarrow's checked cast would fail; nulls become NaN
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if pa.types.is_decimal(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
         return column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
     values = column.to_pylist()
     bad = next(((r, v) for r, v in enumerate(values) if v is not None and not _parses(v)), None)
@@ -66,66 +118,198 @@ def _numeric_or_error(path: Path, name: str, column: pa.ChunkedArray) -> np.ndar
     )
 
 
+# -- CSV and Parquet ---------------------------------------------------------------------------
+
+
+def _arrow_bytes(schema: pa.Schema, rows: int) -> int:
+    """Bytes an Arrow table of ``rows`` rows with ``schema`` takes at least (8 per variable-width
+    value for its offset and some text)."""
+    width = 0
+    for field in schema:
+        try:
+            width += max(1, field.type.bit_width // 8)
+        except ValueError:  # not fixed-width
+            width += 8
+    return rows * width
+
+
 def _read_arrow(path: Path) -> pa.Table:
     try:
         if path.suffix.lower() == ".csv":
+            size = path.stat().st_size
+            check_data_bytes(
+                path,
+                f"the Arrow table of this CSV file of {size:,} bytes (counted as "
+                f"{CSV_EXPANSION} bytes per byte of text)",
+                CSV_EXPANSION * size,
+            )
             return pyarrow.csv.read_csv(path)
-        return pyarrow.parquet.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        parquet = pyarrow.parquet.ParquetFile(path)
+        meta = parquet.metadata
+        encoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        check_data_bytes(
+            path,
+            f"the Arrow table of its {meta.num_rows:,} rows x {meta.num_columns:,} columns "
+            "(from its metadata)",
+            max(encoded, _arrow_bytes(parquet.schema_arrow, meta.num_rows)),
+        )
+        return parquet.read()
+    except (pa.ArrowException, OSError) as exc:
         if path.stat().st_size == 0 or "Empty CSV" in str(exc):
             raise DataError(f"{path}: the file is empty; expected a header and rows.") from exc
         raise DataError(f"{path}: cannot read it as {path.suffix[1:]} ({exc}).") from exc
 
 
-def _load_named(path: Path, features: Sequence[str | int] | None, label: str | int | None) -> Read:
+class _ArrowSource:
+    """Feature columns of an Arrow table, converted one column at a time."""
+
+    def __init__(
+        self, path: Path, table: pa.Table, names: list[str], wanted: list[int], label: int | None
+    ) -> None:
+        self.path, self.name, self.table = path, str(path), table
+        self.index, self.label_index = wanted, label
+        self.names = [names[i] for i in wanted]  # (table.column_names is a new list per call)
+        self.n_rows, self.has_label = table.num_rows, label is not None
+
+    def check(self) -> None:
+        pass  # the table is in memory already
+
+    def blocks(self) -> Iterator[Block]:
+        for j, values in self.columns(list(range(len(self.index)))):
+            yield 0, j, values[:, None]
+
+    def columns(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        for j in indices:
+            column = self.table.column(self.index[j])
+            yield j, _numeric_or_error(self.path, self.names[j], column)
+
+    def labels(self) -> np.ndarray | list | None:
+        if self.label_index is None:
+            return None
+        column = self.table.column(self.label_index)
+        kind = column.type
+        if (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and not column.null_count:
+            return column.to_numpy()
+        return column.to_pylist()
+
+
+def _load_named(
+    path: Path, features: Sequence[str | int] | None, label: str | int | None
+) -> _Source:
     table = _read_arrow(path)
     try:
         names = list(table.column_names)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: the header is not UTF-8 text ({exc}); save it as UTF-8.") from exc
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    counts = collections.Counter(names)
+    repeated = sorted(n for n, k in counts.items() if k > 1)
     if repeated:
         raise DataError(
             f"{path}: column name(s) {', '.join(map(repr, repeated))} appear more than once; "
             "expected unique column names in the header. Rename the columns."
         )
+    index = {n: i for i, n in enumerate(names)}  # lookups in O(1): linear in the columns
+
+    def known(name: object) -> bool:
+        return isinstance(name, str) and name in index
+
     if isinstance(label, int) and not -len(names) <= label < len(names):
         raise DataError(f"{path}: label index {label} out of range for {len(names)} columns.")
     label_name = names[label] if isinstance(label, int) else label
-    if label_name is not None and label_name not in names:
+    if label_name is not None and not known(label_name):
         raise DataError(
-            f"{path}: no label column {label_name!r}; the columns are {', '.join(names)}."
+            f"{path}: no label column {label_name!r}; the columns are {_listing(names)}."
         )
     wanted = [c for c in names if c != label_name] if features is None else list(features)
-    missing = [c for c in wanted if c not in names]
+    missing = [c for c in wanted if not known(c)]
     if missing:
         raise DataError(
-            f"{path}: no column(s) {', '.join(map(repr, missing))}; "
-            f"the columns are {', '.join(names)}."
+            f"{path}: no column(s) {_listing([repr(c) for c in missing])}; "
+            f"the columns are {_listing(names)}."
         )
-    x = [(str(c), _numeric_or_error(path, str(c), table.column(c))) for c in wanted]
-    y = None if label_name is None else table.column(label_name).to_pylist()
-    return x, y, table.num_rows
+    label_index = None if label_name is None else index[label_name]
+    return _ArrowSource(path, table, names, [index[c] for c in wanted], label_index)  # type: ignore[index]
 
 
-def _load_array(path: Path, features: Sequence[str | int] | None, label: str | int | None) -> Read:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):  # .npy
-            arrays = {"x": loaded}
-        else:  # .npz: read every array, then close the archive
-            with loaded:
-                arrays = dict(loaded.items())
-    except ValueError as exc:
-        if path.stat().st_size == 0:
-            raise DataError(f"{path}: the file is empty; expected a saved numpy array.") from exc
-        raise DataError(
-            f"{path}: cannot read it as {path.suffix[1:]} ({exc}); object arrays are refused."
-        ) from exc
-    except (EOFError, OSError) as exc:
-        raise DataError(f"{path}: the file is empty or truncated ({exc}).") from exc
-    odd = [name for name, value in arrays.items() if not isinstance(value, np.ndarray)]
-    if odd:  # numpy returns the raw bytes of a member that is not a valid .npy
+# -- .npy and .npz -----------------------------------------------------------------------------
+
+
+class _ArraySource:
+    """Columns ``cols`` of a stored 1-d or 2-d array, read in blocks from the file."""
+
+    def __init__(
+        self, stored: StoredArray, cols: list[int], label: StoredArray | int | None
+    ) -> None:
+        self.stored, self.cols, self.label = stored, cols, label
+        self.name = stored.name
+        self.names = [str(c) for c in cols]
+        self.n_rows = stored.shape[0] if stored.shape else 0
+        self.has_label = label is not None
+        self.fortran = stored.fortran and len(stored.shape) == 2
+
+    def check(self) -> None:
+        self.stored.check_complete()
+        if isinstance(self.label, StoredArray):
+            self.label.check_complete()
+
+    def blocks(self) -> Iterator[Block]:
+        width = self.stored.shape[1] if len(self.stored.shape) == 2 else 1
+        if not self.fortran:
+            every = self.cols == list(range(width))
+            picked = np.asarray(self.cols, dtype=np.intp)
+            for start, rows in self.stored.chunks():  # (k, D) in the file's dtype
+                yield start, 0, (rows if every else rows[:, picked]).astype(np.float64)
+            return
+        where = collections.defaultdict(list)  # stored column -> positions in the result
+        for j, c in enumerate(self.cols):
+            where[c].append(j)
+        for start, columns in self.stored.chunks():  # (k, N): k whole columns
+            for i, values in enumerate(columns):
+                for j in where.get(start + i, ()):
+                    yield 0, j, values.astype(np.float64)[:, None]
+
+    def _gather(self, wanted: list[int]) -> np.ndarray:
+        """The stored columns ``wanted`` as an (N, len(wanted)) array in the file's dtype."""
+        out = np.empty((self.n_rows, len(wanted)), dtype=self.stored.dtype)
+        picked = np.asarray(wanted, dtype=np.intp)
+        if not self.fortran:
+            for start, rows in self.stored.chunks():
+                out[start : start + len(rows)] = rows[:, picked]
+            return out
+        position = {c: k for k, c in enumerate(wanted)}
+        for start, columns in self.stored.chunks():
+            for i, values in enumerate(columns):
+                if start + i in position:
+                    out[:, position[start + i]] = values
+        return out
+
+    def columns(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        # gather as many columns per pass as fit in the size of the float32 result, so that
+        # imputing doubles memory at most and reads the file at most twice more
+        budget = max(CHUNK_BYTES, 4 * self.n_rows * len(self.cols))
+        per_pass = max(1, budget // max(1, 8 * self.n_rows))
+        for first in range(0, len(indices), per_pass):
+            group = indices[first : first + per_pass]
+            stored = sorted({self.cols[j] for j in group})
+            position = {c: k for k, c in enumerate(stored)}
+            values = self._gather(stored)
+            for j in group:
+                yield j, values[:, position[self.cols[j]]].astype(np.float64)
+
+    def labels(self) -> np.ndarray | None:
+        if self.label is None:
+            return None
+        if isinstance(self.label, StoredArray):
+            return self.label.read()
+        return self._gather([self.label])[:, 0]
+
+
+def _load_array(
+    path: Path, features: Sequence[str | int] | None, label: str | int | None
+) -> _Source:
+    arrays = open_arrays(path)  # headers only
+    odd = [name for name, value in arrays.items() if value is None]
+    if odd:  # numpy would return the raw bytes of a member that is not a valid .npy
         raise DataError(
             f"{path}: member(s) {', '.join(map(repr, odd))} are not numpy arrays; expected an "
             ".npz written by numpy.savez."
@@ -136,47 +320,51 @@ def _load_array(path: Path, features: Sequence[str | int] | None, label: str | i
             f"{path}: expected an array named 'x' (or a single array); found "
             f"{', '.join(arrays)}. Save the features as x=..."
         )
-    matrix = arrays[key]
-    matrix = matrix[:, None] if matrix.ndim == 1 else matrix
-    if matrix.ndim != 2:
-        raise DataError(f"{path}: expected a 1-d or 2-d array, found shape {matrix.shape}.")
-    numeric = np.issubdtype(matrix.dtype, np.number) and matrix.dtype.kind != "c"
-    if not (numeric or matrix.dtype == np.bool_):
-        raise DataError(f"{path}: expected a numeric array, found dtype {matrix.dtype}.")
-    names = [str(i) for i in range(matrix.shape[1])]
-    y = None
+    stored = arrays[key]
+    assert stored is not None  # odd members were refused above
+    if len(stored.shape) not in (1, 2):
+        raise DataError(f"{path}: expected a 1-d or 2-d array, found shape {stored.shape}.")
+    dtype = stored.dtype
+    numeric = np.issubdtype(dtype, np.number) and dtype.kind != "c"
+    if not (numeric or dtype == np.bool_):
+        raise DataError(f"{path}: expected a numeric array, found dtype {dtype}.")
+    width = stored.shape[1] if len(stored.shape) == 2 else 1
+    label_source: StoredArray | int | None = None
     label_col = None
     if isinstance(label, str):
         if label not in arrays or label == key:
             raise DataError(f"{path}: no label array {label!r}; found {', '.join(arrays)}.")
-        if arrays[label].ndim != 1:
+        found = arrays[label]
+        assert found is not None
+        if len(found.shape) != 1:
             raise DataError(
-                f"{path}: the label array {label!r} has shape {arrays[label].shape}; expected "
+                f"{path}: the label array {label!r} has shape {found.shape}; expected "
                 "one label per row (a 1-d array)."
             )
-        y = arrays[label].tolist()
+        check_data_bytes(found.name, f"the label array of shape {found.shape}", found.nbytes)
+        label_source = found
     elif isinstance(label, int):
-        if not -matrix.shape[1] <= label < matrix.shape[1]:
-            raise DataError(
-                f"{path}: label index {label} out of range for {matrix.shape[1]} columns."
-            )
-        label_col = label % matrix.shape[1]
-        y = matrix[:, label_col].tolist()
-    columns = range(matrix.shape[1]) if features is None else features
+        if not -width <= label < width:
+            raise DataError(f"{path}: label index {label} out of range for {width} columns.")
+        label_col = label % width
+        label_source = label_col
+    n = stored.shape[0] if stored.shape else 0
+    if features is None:  # checked before listing the columns, which may be absurdly many
+        _check_result(stored.name, n, width - (label_col is not None), label is not None)
+    columns = range(width) if features is None else features
     chosen = []
     for c in columns:
-        if not isinstance(c, int) or not -matrix.shape[1] <= c < matrix.shape[1]:
+        if not isinstance(c, int) or not -width <= c < width:
             raise DataError(
-                f"{path}: features of an array file are column indices in "
-                f"[0, {matrix.shape[1]}), got {c!r}."
+                f"{path}: features of an array file are column indices in [0, {width}), got {c!r}."
             )
         if features is None and c == label_col:
             continue
-        chosen.append((names[c], matrix[:, c].astype(np.float64)))
-    return chosen, y, matrix.shape[0]
+        chosen.append(c % width)
+    return _ArraySource(stored, chosen, label_source)
 
 
-_READERS: dict[str, Reader] = {
+_READERS: dict[str, Callable[..., _Source]] = {
     ".csv": _load_named,
     ".parquet": _load_named,
     ".npy": _load_array,
@@ -191,52 +379,91 @@ TABLE_SUFFIXES = frozenset(_READERS)
 _MAX_LABEL = 2**31
 
 
-def _labels(path: Path, values: list) -> tuple[torch.Tensor, list[str] | None]:
-    if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in values):
-        raise DataError(f"{path}: the label has missing values; every row needs a label.")
-    if all(isinstance(v, bool | int | float) for v in values):
+def _check_result(name: str, rows: int, columns: int, labels: bool) -> None:
+    """Refuse a float32 result (and int64 labels) over the data limit, before allocating."""
+    check_data_bytes(
+        name,
+        f"{rows:,} rows x {columns:,} columns of float32" + (" and int64 labels" if labels else ""),
+        rows * columns * 4 + (rows * 8 if labels else 0),
+    )
+
+
+def _labels(path: Path, values: np.ndarray | list) -> tuple[torch.Tensor, list[str] | None]:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        array = values.astype(np.float64)  # (N,)
+        if not np.isfinite(array).all():
+            raise DataError(f"{path}: the label has missing values; every row needs a label.")
+    else:
+        values = values.tolist() if isinstance(values, np.ndarray) else values
+        if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in values):
+            raise DataError(f"{path}: the label has missing values; every row needs a label.")
+        if not all(isinstance(v, bool | int | float) for v in values):
+            names = sorted({str(v) for v in values})
+            code = {n: i for i, n in enumerate(names)}
+            return torch.tensor([code[str(v)] for v in values], dtype=torch.int64), names
         array = np.asarray(values, dtype=np.float64)
-        wrong = (array != np.round(array)) | (array < 0) | (array >= _MAX_LABEL)
-        if not wrong.any():
-            return torch.from_numpy(array.astype(np.int64)), None
-        raise DataError(
-            f"{path}: numeric labels must be non-negative integers, found e.g. "
-            f"{float(array[wrong][0]):g}. They are class indices, below {_MAX_LABEL}."
-        )
-    names = sorted({str(v) for v in values})
-    code = {n: i for i, n in enumerate(names)}
-    return torch.tensor([code[str(v)] for v in values], dtype=torch.int64), names
+    wrong = (array != np.round(array)) | (array < 0) | (array >= _MAX_LABEL)
+    if not wrong.any():
+        return torch.from_numpy(array.astype(np.int64)), None
+    raise DataError(
+        f"{path}: numeric labels must be non-negative integers, found e.g. "
+        f"{float(array[wrong][0]):g}. They are class indices, below {_MAX_LABEL}."
+    )
 
 
-def _fill(
-    path: Path, columns: list[Column], impute: Impute | None
-) -> tuple[list[Column], dict[str, dict]]:
-    """Columns with missing values filled (or a DataError), and what was filled."""
-    filled: list[Column] = []
+def _to_float32(
+    path: Path, source: _Source, impute: Impute | None
+) -> tuple[np.ndarray, dict[str, dict]]:
+    """The (N, D) float32 result, filled block by block (one allocation), with missing values
+    imputed or refused, and what was imputed."""
+    names = source.names
+    d = len(names)
+    x = np.empty((source.n_rows, d), dtype=np.float32)  # (N, D)
+    missing = np.zeros(d, dtype=np.int64)  # non-finite values per column
+    examples: dict[int, list[int]] = {}  # column -> its first (up to 3) bad rows
+    overflow = np.zeros(d, dtype=bool)  # finite values that float32 cannot hold
+    with np.errstate(over="ignore", invalid="ignore"):
+        for row, col, values in source.blocks():
+            width = values.shape[1]
+            target = x[row : row + len(values), col : col + width]
+            target[...] = values
+            finite = np.isfinite(target)
+            if finite.all():  # the common case: one check per block
+                continue
+            bad = ~np.isfinite(values)
+            overflow[col : col + width] |= (~finite & ~bad).any(axis=0)
+            counts = bad.sum(axis=0)
+            missing[col : col + width] += counts
+            for k in np.flatnonzero(counts):
+                rows = examples.setdefault(col + int(k), [])
+                if len(rows) < 3:  # at most 3 visits per column: linear
+                    rows += (row + np.flatnonzero(bad[:, k])[: 3 - len(rows)]).tolist()
     imputed: dict[str, dict] = {}
-    problems = []
-    for name, values in columns:
-        bad = ~np.isfinite(values)
-        count = int(bad.sum())
-        filled.append((name, values))
-        if not count:
-            continue
-        if impute is None:
-            rows = ", ".join(str(r) for r in np.flatnonzero(bad)[:3])
-            problems.append(f"column {name!r}: {count} row(s) (e.g. row {rows})")
-            continue
-        finite = values[~bad]
-        if finite.size == 0:
-            raise DataError(f"{path}: column {name!r} has no finite value to impute from.")
-        value = float(np.mean(finite) if impute == "mean" else np.median(finite))
-        filled[-1] = (name, np.where(bad, value, values))
-        imputed[name] = {"count": count, "value": value}
-    if problems:
+    if missing.any() and impute is None:
+        problems = [
+            f"column {names[j]!r}: {missing[j]} row(s) (e.g. row "
+            f"{', '.join(str(r) for r in examples[j])})"
+            for j in np.flatnonzero(missing)
+        ]
+        shown = "; ".join(problems[:_SHOWN])
+        if len(problems) > _SHOWN:
+            shown += f"; ... ({len(problems)} columns in all)"
         raise DataError(
-            f"{path}: missing (NaN/empty) or infinite values in {'; '.join(problems)}. "
+            f"{path}: missing (NaN/empty) or infinite values in {shown}. "
             "Expected finite numbers; clean the file or pass impute='mean' or impute='median'."
         )
-    return filled, imputed
+    for j, values in source.columns(np.flatnonzero(missing).tolist()):
+        bad = ~np.isfinite(values)
+        finite = values[~bad]
+        if finite.size == 0:
+            raise DataError(f"{path}: column {names[j]!r} has no finite value to impute from.")
+        value = float(np.mean(finite) if impute == "mean" else np.median(finite))
+        x[bad, j] = value
+        imputed[names[j]] = {"count": int(bad.sum()), "value": value}
+    if overflow.any():
+        bad_names = [names[j] for j in np.flatnonzero(overflow)]
+        raise DataError(f"{path}: column(s) {_listing(bad_names)} overflow float32; rescale them.")
+    return x, imputed
 
 
 def load_table(
@@ -272,7 +499,8 @@ def load_table(
     ------
     DataError
         On an empty file, an unknown column, a non-numeric feature (naming the column and a
-        row), missing or infinite values without ``impute``, or a bad label.
+        row), missing or infinite values without ``impute``, a bad label, or a size over the
+        limit of :mod:`latentkit.data.limits` (checked before it is allocated).
     """
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
@@ -287,19 +515,17 @@ def load_table(
         )
     if impute not in (None, "mean", "median"):
         raise DataError(f"impute must be None, 'mean' or 'median', got {impute!r}.")
-    columns, labels, n_rows = _READERS[suffix](path, features, label)
-    if n_rows == 0:
+    source = _READERS[suffix](path, features, label)
+    if source.n_rows == 0:
         raise DataError(f"{path}: the file is empty (no rows); expected at least one row.")
-    if not columns:
+    if not source.names:
         raise DataError(f"{path}: no feature column selected; pass features=[...].")
-    columns, imputed = _fill(path, columns, impute)
-    matrix = np.stack([values for _, values in columns], axis=1).astype(np.float32)  # (N, D)
-    overflow = ~np.isfinite(matrix).all(axis=0)
-    if overflow.any():
-        bad = [columns[i][0] for i in np.flatnonzero(overflow)]
-        raise DataError(f"{path}: column(s) {', '.join(bad)} overflow float32; rescale them.")
+    _check_result(source.name, source.n_rows, len(source.names), source.has_label)
+    source.check()
+    matrix, imputed = _to_float32(path, source, impute)  # (N, D) float32
+    labels = source.labels()
     y, class_names = (None, None) if labels is None else _labels(path, labels)
-    meta: dict = {"split": "all", "files": [str(path)], "columns": [c for c, _ in columns]}
+    meta: dict = {"split": "all", "files": [str(path)], "columns": list(source.names)}
     if label is not None:
         meta["label"] = label
     if class_names is not None:
