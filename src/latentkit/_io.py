@@ -25,10 +25,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+    mode = 0o666 & ~_umask()  # what open() would give; mkstemp makes 0600
+    os.chmod(tmp_name, mode)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, mode)  # again: a writer may replace the file (safetensors makes it 0600)
         _fsync_file(tmp)
         os.replace(tmp, path)
         _fsync_dir(path.parent)

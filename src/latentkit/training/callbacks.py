@@ -106,7 +106,8 @@ class MetricsFile:
         """Add one epoch's line and fsync it."""
         line = memoryview(_line(record))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.path, flags, 0o666)  # never appends through a link
         try:
             while line:  # one call writes it all unless the disk fills up (then it raises)
                 line = line[os.write(fd, line) :]

@@ -25,6 +25,7 @@ from latentkit.errors import CheckpointError
 from latentkit.models.base import AbstractModel
 from latentkit.training import checkpoint as ckpt
 from latentkit.training.config import TrainConfig
+from latentkit.training.lock import checkpoint_folder
 from latentkit.training.schedules import PlateauState
 from latentkit.training.verify import IMPLEMENTATION_FLAGS, verify_checkpoint
 
@@ -227,8 +228,9 @@ class RunFolder:
             best_weights=best_weights,
             generators=generators,
         )
-        ckpt.save_checkpoint(self.checkpoints, state.epoch, tensors, meta)
-        ckpt.prune_checkpoints(self.checkpoints, self.config.keep_checkpoints)
+        folder = checkpoint_folder(self.out)  # a real folder inside the run: no link
+        ckpt.save_checkpoint(folder, state.epoch, tensors, meta)
+        ckpt.prune_checkpoints(folder, self.config.keep_checkpoints)
         self.save_model(state)
 
     def load_latest(self, device: torch.device) -> Restored | None:

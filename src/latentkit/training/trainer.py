@@ -43,6 +43,7 @@ CPU; CUDA kernels may themselves be non-deterministic).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -61,6 +62,7 @@ from latentkit.training.batching import DeviceBatches, epoch_generator, place, t
 from latentkit.training.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from latentkit.training.config import TrainConfig
 from latentkit.training.guard import NanGuard
+from latentkit.training.lock import lock_run_folder
 from latentkit.training.metrics import EpochMetrics
 from latentkit.training.precision import Precision
 from latentkit.training.schedules import plateau_update, schedule_factor
@@ -153,7 +155,8 @@ class Trainer:
         val : Dataset or Tensor of shape (M, *input_shape), optional
             Validation data, evaluated after every epoch.
         out : str or Path, optional
-            Run folder for config, weights, metrics and checkpoints (written by rank 0 only).
+            Run folder for config, weights, metrics and checkpoints (written by rank 0 only,
+            which holds its lock, ``out/.lock``, for the whole call: see :mod:`.lock`).
         resume : bool
             Continue from the newest valid checkpoint in ``out/checkpoints`` (starts afresh,
             with a warning, when there is none).
@@ -161,10 +164,12 @@ class Trainer:
         Raises
         ------
         TrainingError
-            When the NaN guard runs out of retries, or an epoch ends without one step of this
-            call having survived the guard (all rolled back: the weights would be unchanged).
+            When another process is training in ``out``, the NaN guard runs out of retries,
+            or an epoch ends without one step of this call having survived the guard (all
+            rolled back: the weights would be unchanged).
         CheckpointError
-            When ``resume`` finds a checkpoint of a different model.
+            When ``resume`` finds a checkpoint of a different model or one that does not fit
+            this run, or when an entry of ``out`` is a symbolic link.
         DataError
             When the data does not fit the model.
         """
@@ -178,9 +183,11 @@ class Trainer:
             torch.set_num_threads(self.config.num_threads)
         try:
             run = _Run(self.config, self.callbacks, model, train, val, out, info, device)
-            if resume:
-                run.load_latest()
-            return run.train()
+            writer = out is not None and info.is_main  # rank 0 writes the run folder: locks it
+            with lock_run_folder(out) if writer else contextlib.nullcontext():
+                if resume:
+                    run.load_latest()
+                return run.train()
         finally:
             torch.set_num_threads(threads)
             distributed.teardown(created)
@@ -245,8 +252,7 @@ class _Run:
             self.folder = RunFolder(self.out, model, self.optimizer, scaler, config)
         writer = info.is_main and self.out is not None  # rank 0 writes the files
         self.metrics = MetricsFile(self.out / "metrics.jsonl") if writer else None
-        board = self.out / "tensorboard" if writer and self.out else None
-        self.board = TensorBoard(board, config.tensorboard and info.is_main)
+        self.board: TensorBoard | None = None  # made in train(): nothing is written before
         self.bar = ProgressBar(config.progress and info.is_main, config.epochs)
 
     def _generators(self, epoch: int) -> dict[str, torch.Generator]:
@@ -286,6 +292,9 @@ class _Run:
         cfg, s = self.cfg, self.state
         if self.metrics is not None:  # once: the file matches the (restored) records
             self.metrics.reset(self.records)
+        writer = self.info.is_main and self.out is not None
+        board = self.out / "tensorboard" if writer and self.out else None
+        self.board = TensorBoard(board, cfg.tensorboard and self.info.is_main)
         for callback in self.callbacks:
             callback.on_fit_start(self.model, cfg)
         first_step = s.global_step
@@ -441,14 +450,16 @@ class _Run:
                 gens = self._generators(s.epoch)  # the streams the next epoch starts from
                 self.folder.save_checkpoint(s, self.records, self.best_weights, gens)
             self.metrics.append(record)
-        self.board.write(record)
+        if self.board is not None:
+            self.board.write(record)
 
     def _finish(self) -> History:
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
         if self.metrics is not None and self.folder is not None:
             self.folder.save_model(self.state)
-        self.board.close()
+        if self.board is not None:
+            self.board.close()
         s = self.state
         history = History(list(self.records), s.best_epoch, s.stopped, s.nan_rollbacks, self.out)
         for callback in self.callbacks:
