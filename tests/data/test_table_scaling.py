@@ -44,3 +44,17 @@ def test_a_csv_of_100000_columns_loads_in_linear_time(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_rows_longer_than_pyarrows_block_load(tmp_path: Path) -> None:
+    # pyarrow parses a CSV in 1 MiB blocks and fails on a row (or a header, as with 200,000
+    # columns) longer than a block; the loader once reported that as "the file is empty"
+    from latentkit.data.tables import load_table
+
+    path = tmp_path / "long.csv"
+    path.write_text("a,b\n1,z\n2," + "x" * (3 << 20) + "\n")
+    data = load_table(path, features=["a"])
+    assert data.x.tolist() == [[1.0], [2.0]]
+    header = ",".join(f"c{i}" for i in range(200_000))  # 1.3 MB
+    path.write_text(header + "\n" + ",".join(["1"] * 200_000) + "\n")
+    assert load_table(path, features=["c7", "c199999"]).x.tolist() == [[1.0, 1.0]]

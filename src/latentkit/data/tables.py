@@ -133,6 +133,21 @@ def _arrow_bytes(schema: pa.Schema, rows: int) -> int:
     return rows * width
 
 
+def _read_csv(path: Path, size: int) -> pa.Table:
+    """pyarrow's CSV reader, which parses 1 MiB blocks in parallel; a row (or a header) longer
+    than a block is parsed again as one block of the whole file (checked against the limit)."""
+    try:
+        return pyarrow.csv.read_csv(path)
+    except pa.ArrowInvalid as exc:
+        text = str(exc)
+        if "straddl" not in text and "cannot infer number of columns" not in text:
+            raise
+        if size <= 1 << 20:  # the file fits one block already: it is empty, or malformed
+            raise
+    options = pyarrow.csv.ReadOptions(block_size=min(size + 1, 2**31 - 1))  # an int32
+    return pyarrow.csv.read_csv(path, read_options=options)
+
+
 def _read_arrow(path: Path) -> pa.Table:
     try:
         if path.suffix.lower() == ".csv":
@@ -143,7 +158,7 @@ def _read_arrow(path: Path) -> pa.Table:
                 f"{CSV_EXPANSION} bytes per byte of text)",
                 CSV_EXPANSION * size,
             )
-            return pyarrow.csv.read_csv(path)
+            return _read_csv(path, size)
         parquet = pyarrow.parquet.ParquetFile(path)
         meta = parquet.metadata
         encoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
