@@ -12,7 +12,10 @@
   each a ``torch.Generator`` re-seeded at the start of every epoch from
   ``(seed, stream, epoch, rank)`` by :func:`epoch_generator`. The state of every stream at an
   epoch boundary is therefore a pure function of the run's seed, so a resumed run draws
-  exactly what the uninterrupted run drew, whatever the world size it resumes with.
+  exactly what the uninterrupted run drew, whatever the world size it resumes with. Draws
+  that take no generator (dropout masks) come from torch's global generators, which the
+  trainer forks and seeds from ``(seed, "global", epoch, rank)`` (:func:`epoch_seed`) for
+  each epoch, leaving the caller's stream as it was.
 """
 
 from __future__ import annotations
@@ -28,18 +31,23 @@ from latentkit.data.batches import InMemoryBatches
 from latentkit.data.corruptions import corrupt
 from latentkit.training.config import CorruptionConfig
 
-__all__ = ["DeviceBatches", "epoch_generator", "place", "transform_batch"]
+__all__ = ["DeviceBatches", "epoch_generator", "epoch_seed", "place", "transform_batch"]
 
 logger = logging.getLogger(__name__)
+
+
+def epoch_seed(seed: int, stream: str, epoch: int, rank: int) -> int:
+    """A seed in [0, 2**63) derived from ``(seed, stream, epoch, rank)`` by sha256."""
+    digest = hashlib.sha256(f"{seed}/{stream}/{epoch}/{rank}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
 def epoch_generator(
     seed: int, stream: str, epoch: int, rank: int, device: torch.device
 ) -> torch.Generator:
     """A generator on ``device`` seeded from ``(seed, stream, epoch, rank)``."""
-    digest = hashlib.sha256(f"{seed}/{stream}/{epoch}/{rank}".encode()).digest()
     generator = torch.Generator(device=device)
-    generator.manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1))
+    generator.manual_seed(epoch_seed(seed, stream, epoch, rank))
     return generator
 
 

@@ -76,6 +76,7 @@ def checkpoint_payload(
     tensors.update(optim_tensors)
     if best_weights is not None:
         tensors.update({f"best.{k}": v for k, v in best_weights.items()})
+    # the global generators as the caller left them: recorded, not restored (see restore)
     tensors["rng.torch_cpu"] = ckpt.rng_tensor(torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, rng in enumerate(torch.cuda.get_rng_state_all()):
@@ -121,7 +122,8 @@ def restore(
     config: TrainConfig,
     device: torch.device,
 ) -> Restored:
-    """Load ``found`` into the model, optimizer and scaler and restore the global RNGs.
+    """Load ``found`` into the model, optimizer and scaler (torch's global generators are left
+    alone: the trainer seeds them per epoch).
 
     Raises
     ------
@@ -153,12 +155,10 @@ def restore(
             scaler.load_state_dict(meta["grad_scaler"])
         state = LoopState.from_dict(meta["state"])
         records = list(meta["history"])
-        torch.set_rng_state(found.tensors["rng.torch_cpu"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{found.path}: cannot restore the training state ({exc}).") from exc
-    cuda = [found.tensors[k] for k in sorted(found.tensors) if k.startswith("rng.cuda.")]
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
+    # rng.torch_cpu and rng.cuda.* are not put back: the trainer seeds the global generators
+    # per epoch from the run's seed, and the caller's stream is the caller's
     best = {k: v.to(device) for k, v in found.group("best").items()} or None
     return Restored(state, records, best, found.group("rng.gen"))
 

@@ -35,7 +35,9 @@ objective, so warm-up does not move the monitored loss). ``step=`` passed to ``m
 during training is the global optimisation step.
 
 Resuming (``resume=True``) loads the newest valid checkpoint and continues; because the
-trainer's random streams are re-derived from the seed at every epoch (:mod:`.batching`) and
+trainer's random streams are re-derived from the seed at every epoch (:mod:`.batching`; also
+torch's global generators, which dropout draws from: each epoch runs under
+:func:`latentkit._seeding.seeded`, so ``fit`` leaves the caller's global stream as it was) and
 the optimizer, schedule, guard and early-stopping state are all in the checkpoint, an
 interrupted and resumed run ends with exactly the weights of an uninterrupted one (on the
 CPU; CUDA kernels may themselves be non-deterministic).
@@ -58,7 +60,13 @@ from latentkit.data.dataset import Dataset
 from latentkit.errors import ConfigError, DataError, TrainingError
 from latentkit.models.base import AbstractModel, LossOutput
 from latentkit.training import distributed
-from latentkit.training.batching import DeviceBatches, epoch_generator, place, transform_batch
+from latentkit.training.batching import (
+    DeviceBatches,
+    epoch_generator,
+    epoch_seed,
+    place,
+    transform_batch,
+)
 from latentkit.training.callbacks import Callback, MetricsFile, ProgressBar, TensorBoard
 from latentkit.training.config import TrainConfig
 from latentkit.training.guard import NanGuard
@@ -71,6 +79,7 @@ from latentkit.training.setup import (
     build_optimizer,
     check_training_data,
     resolve_device,
+    seeded,
 )
 from latentkit.training.state import LoopState, RunFolder
 
@@ -302,7 +311,9 @@ class _Run:
             if s.stopped:
                 break
             start = time.perf_counter()
-            train, samples, lr = self._train_epoch(epoch, self._generators(epoch))
+            # dropout draws from the global generators: seeded per epoch, the caller's restored
+            with seeded(epoch_seed(cfg.seed, "global", epoch, self.info.rank), self.device):
+                train, samples, lr = self._train_epoch(epoch, self._generators(epoch))
             if s.global_step == first_step:  # every step of the run so far was rolled back
                 self._no_progress(epoch)
             train_seconds = time.perf_counter() - start  # metrics.means synced the device
