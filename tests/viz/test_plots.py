@@ -102,10 +102,10 @@ def test_gray_images_use_a_gray_colormap_and_rgb_is_shown_as_is():
 
 def test_scatter_names_the_projection():
     codes, labels = torch.randn(120, 6), torch.arange(120) % 3
-    ax = plot_latent_scatter(codes, labels).axes[0]
-    assert ax.get_xlabel() == "PCA 1" and "PCA" in ax.get_title()
+    ax = plot_latent_scatter(codes, labels, projection="pca").axes[0]
+    assert ax.get_xlabel() == "PCA 1" and "PCA of 6-D codes" in ax.get_title()
     ax = plot_latent_scatter(codes, labels, projection="tsne", max_points=60).axes[0]
-    assert ax.get_xlabel() == "t-SNE 1" and "t-SNE" in ax.get_title()
+    assert ax.get_xlabel() == "t-SNE 1" and "t-SNE of 6-D codes" in ax.get_title()
     assert plot_latent_scatter(codes[:, :2]).axes[0].get_xlabel() == "z[0]"
 
 

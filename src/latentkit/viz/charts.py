@@ -1,11 +1,13 @@
 """Charts of numbers: latent scatter plots, training curves, KL per dimension, anomaly scores.
 
 Like :mod:`latentkit.viz.plots`, every function takes computed values and returns a
-:class:`matplotlib.figure.Figure`. Latent codes of more than two dimensions are projected to
-2-D with a named projection, PCA by default (t-SNE, van der Maaten and Hinton 2008, on
-request: slower and not a linear map), and the projection's name is written in the axis
-labels. Scatter plots draw a seeded random subset of at most ``max_points`` points so that
-they stay fast and readable on large data.
+:class:`matplotlib.figure.Figure`. Latent codes of more than two dimensions are mapped to the
+plane by :func:`latentkit.viz.maps.latent_map` (t-SNE with openTSNE when installed, PCA
+otherwise or on request), and the method is named in the title and the axis labels. Scatter
+plots draw a seeded random subset of at most ``max_points`` points so that they stay fast and
+readable on large data. Score histograms switch to a logarithmic axis (log-spaced bins) when
+positive scores span more than two orders of magnitude (:func:`wants_log_axis`), so that a
+few huge scores do not squeeze every other one into the first bar.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from matplotlib.ticker import MaxNLocator
 
 from latentkit.errors import DataError
 from latentkit.viz.grids import new_figure
+from latentkit.viz.maps import MAP_METHODS, latent_map
 
 __all__ = [
     "plot_anomaly_histogram",
@@ -32,11 +35,13 @@ __all__ = [
     "plot_roc",
     "plot_training_curves",
     "read_metrics",
+    "wants_log_axis",
 ]
 
 ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
-Projection = Literal["pca", "tsne"]
-_PROJECTION_NAMES = {"pca": "PCA", "tsne": "t-SNE"}
+Projection = Literal["auto", "tsne", "pca"]
+#: the figure label of a latent scatter plot (lets a report see that a caller drew one)
+LATENT_SCATTER_LABEL = "latentkit:latent-scatter"
 #: metric keys such as ``train_loss``, ``val_kl`` (trainer) or ``train/loss``
 _METRIC_KEY = re.compile(r"^(train|val)[_/](.+)$")
 
@@ -56,30 +61,34 @@ def plot_latent_scatter(
     codes: ArrayLike,
     labels: ArrayLike | None = None,
     *,
-    projection: Projection = "pca",
+    projection: Projection = "auto",
     max_points: int = 2000,
     seed: int = 0,
     class_names: Sequence[str] | None = None,
+    values: ArrayLike | None = None,
+    value_name: str = "value",
 ) -> Figure:
-    """Scatter plot of latent codes, coloured by label.
+    """Scatter plot of latent codes, coloured by label (or by a value per point).
 
     Parameters
     ----------
     codes : Tensor or ndarray of shape (N, D), D >= 2
-        Codes (posterior means); projected to 2-D with ``projection`` when ``D > 2``.
+        Codes (posterior means); mapped to 2-D with ``projection`` when ``D > 2``.
     labels : Tensor or ndarray of shape (N,), optional
         Integer classes used for colours and the legend.
-    projection : {"pca", "tsne"}
-        How to reduce ``D > 2`` dimensions to two.
+    projection : {"auto", "tsne", "pca"}
+        How to map ``D > 2`` dimensions to two (see :func:`latentkit.viz.maps.latent_map`);
+        the method is named in the title and axis labels.
     max_points : int
         Draw a random subset (seeded by ``seed``) of at most this many points.
     class_names : sequence of str, optional
         Legend entry of each class index.
+    values : Tensor or ndarray of shape (N,), optional
+        Without labels: a number per point (e.g. an anomaly score) shown on a colour bar named
+        ``value_name`` (log-scaled when it spans orders of magnitude).
     """
-    if projection not in _PROJECTION_NAMES:
-        raise ValueError(
-            f"projection must be one of {list(_PROJECTION_NAMES)}, got {projection!r}."
-        )
+    if projection not in MAP_METHODS:
+        raise ValueError(f"projection must be one of {list(MAP_METHODS)}, got {projection!r}.")
     if isinstance(codes, torch.Tensor):
         codes = codes.detach().cpu().double().numpy()
     z = np.asarray(codes, dtype=np.float64)
@@ -91,24 +100,23 @@ def plot_latent_scatter(
     if not np.isfinite(z).all():
         raise ValueError("codes contain NaN or infinite values.")
     y = None if labels is None else _vector(labels, "labels").astype(np.int64)
-    if y is not None and len(y) != len(z):
-        raise ValueError(f"{len(z)} codes but {len(y)} labels; they must have the same count.")
+    v = None if values is None or y is not None else _vector(values, "values")
+    for name, other in (("labels", y), ("values", v)):
+        if other is not None and len(other) != len(z):
+            raise ValueError(
+                f"{len(z)} codes but {len(other)} {name}; they must have the same count."
+            )
     if len(z) > max_points:
         keep = np.sort(np.random.default_rng(seed).choice(len(z), max_points, replace=False))
-        z, y = z[keep], None if y is None else y[keep]
-    if z.shape[1] == 2:
-        xy, axis = z, ["z[0]", "z[1]"]
-        title = "Latent codes"
-    else:
-        xy = _project(z, projection, seed)
-        name = _PROJECTION_NAMES[projection]
-        axis = [f"{name} 1", f"{name} 2"]
-        title = f"Latent codes ({name} of {z.shape[1]}-D codes)"
+        z = z[keep]
+        y = None if y is None else y[keep]
+        v = None if v is None else v[keep]
+    mapped = latent_map(z, projection, seed=seed)
+    xy = mapped.points
     fig = new_figure(6.0, 5.0)
+    fig.set_label(LATENT_SCATTER_LABEL)
     ax = fig.add_subplot()
-    if y is None:
-        ax.scatter(xy[:, 0], xy[:, 1], s=6, alpha=0.6, linewidths=0)
-    else:
+    if y is not None:
         classes = np.unique(y)
         cmap = "tab10" if len(classes) <= 10 else "tab20"
         points = ax.scatter(
@@ -121,25 +129,29 @@ def plot_latent_scatter(
             ax.legend(handles, names, title="label", loc="center left", bbox_to_anchor=(1, 0.5))
         else:
             fig.colorbar(points, ax=ax, label="label")
-    ax.set_xlabel(axis[0])
-    ax.set_ylabel(axis[1])
-    ax.set_title(title)
+    elif v is not None:
+        from matplotlib.colors import LogNorm
+
+        norm = LogNorm(v.min(), v.max()) if wants_log_axis(v) else None
+        order = np.argsort(v)  # the largest values drawn last, on top
+        points = ax.scatter(
+            xy[order, 0], xy[order, 1], c=v[order], cmap="viridis", norm=norm, s=7, alpha=0.8,
+            linewidths=0,
+        )  # fmt: skip
+        fig.colorbar(points, ax=ax, label=value_name)
+    else:
+        ax.scatter(xy[:, 0], xy[:, 1], s=6, alpha=0.6, linewidths=0)
+    ax.set_xlabel(mapped.axis_labels[0])
+    ax.set_ylabel(mapped.axis_labels[1])
+    title = "Latent codes"
+    if mapped.method != "latent coordinates":
+        title += f": {mapped.method} of {mapped.dim}-D codes"
+    if mapped.explained is not None:
+        title += f" ({mapped.explained:.0%} of the variance)"
+    if mapped.note:
+        title += f"\n{mapped.note}"
+    ax.set_title(title, fontsize="medium")
     return fig
-
-
-def _project(z: np.ndarray, projection: Projection, seed: int) -> np.ndarray:
-    """2-D projection of ``(N, D)`` codes: ``(N, 2)``."""
-    if projection == "pca":  # top two principal axes by SVD, signs fixed for reproducibility
-        centered = z - z.mean(0)
-        _, _, vt = np.linalg.svd(centered, full_matrices=False)  # vt: (min(N, D), D)
-        axes = vt[:2] * np.sign(vt[:2, [0]] + (vt[:2, [0]] == 0))
-        return centered @ axes.T
-    from sklearn.manifold import TSNE
-
-    perplexity = float(min(30.0, max(2.0, (len(z) - 1) / 3)))
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(
-        z
-    )
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
@@ -267,34 +279,71 @@ def plot_kl_per_dimension(
     return fig
 
 
+def wants_log_axis(scores: np.ndarray, *, orders: float = 2.0) -> bool:
+    """Whether ``scores`` need a log axis: all positive, and the largest more than
+    ``10**orders`` times the smallest."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size < 2 or not (scores > 0).all():
+        return False
+    return bool(scores.max() > 10.0**orders * scores.min())
+
+
 def plot_anomaly_histogram(
     normal: ArrayLike,
-    anomalous: ArrayLike,
+    anomalous: ArrayLike | None = None,
     *,
     threshold: float | None = None,
     score_name: str = "anomaly score",
     bins: int = 50,
+    log: bool | None = None,
+    title: str = "Anomaly scores",
 ) -> Figure:
-    """Overlaid density histograms of the scores of normal and anomalous data.
+    """Histograms of the scores of normal and anomalous data (overlaid, each summing to 1), or
+    of one set of scores (counts) when ``anomalous`` is None.
 
     Parameters
     ----------
-    normal, anomalous : Tensor or ndarray of shape (N,) and (M,)
-        Scores (higher = more anomalous).
+    normal : Tensor or ndarray of shape (N,)
+        Scores (higher = more anomalous): of normal data, or of all the rows scored.
+    anomalous : Tensor or ndarray of shape (M,), optional
+        Scores of known anomalies.
     threshold : float, optional
         Decision threshold, drawn as a vertical line.
+    log : bool, optional
+        Log-scaled score axis with log-spaced bins; default :func:`wants_log_axis` of all the
+        scores (positive and spanning more than two orders of magnitude). The axis label says
+        so.
     """
-    a, b = _vector(normal, "normal scores"), _vector(anomalous, "anomalous scores")
-    edges = np.histogram_bin_edges(np.concatenate([a, b]), bins=bins)
+    a = _vector(normal, "normal scores")
+    b = None if anomalous is None else _vector(anomalous, "anomalous scores")
+    every = a if b is None else np.concatenate([a, b])
+    if log is None:
+        log = wants_log_axis(every)
+    elif log and not (every > 0).all():
+        raise ValueError("log=True needs positive scores; some are <= 0.")
+    if log:
+        lo, hi = every.min(), every.max()
+        edges = np.geomspace(lo, hi if hi > lo else lo * 1.01, bins + 1)
+    else:
+        edges = np.histogram_bin_edges(every, bins=bins)
     fig = new_figure(6.0, 3.8)
     ax = fig.add_subplot()
-    ax.hist(a, bins=edges, density=True, alpha=0.6, label=f"normal (n={len(a)})")
-    ax.hist(b, bins=edges, density=True, alpha=0.6, label=f"anomalous (n={len(b)})")
+    if b is None:
+        ax.hist(a, bins=edges, alpha=0.8, label=f"rows (n={len(a)})")
+        ax.set_ylabel("rows")
+    else:
+        # each set sums to 1 (a density would shrink the wide bins of a log axis)
+        for scores, name in ((a, "normal"), (b, "anomalous")):
+            weights = np.full(len(scores), 1.0 / len(scores))
+            ax.hist(scores, bins=edges, weights=weights, alpha=0.6,
+                    label=f"{name} (n={len(scores)})")  # fmt: skip
+        ax.set_ylabel("fraction of each set")
     if threshold is not None:
         ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3g}")
-    ax.set_xlabel(score_name)
-    ax.set_ylabel("density")
-    ax.set_title("Anomaly scores")
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{score_name} (log scale)" if log else score_name)
+    ax.set_title(title)
     ax.legend()
     return fig
 

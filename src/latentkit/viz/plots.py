@@ -31,6 +31,10 @@ __all__ = [
 
 ArrayLike = torch.Tensor | np.ndarray
 
+#: the figure label of a decoded manifold (lets a report see that a caller drew one)
+MANIFOLD_LABEL = "latentkit:manifold"
+#: colour (RGB in [0, 1]) that tints the missing pixels of an inpainting input
+MASK_TINT = np.array([1.0, 0.2, 0.6], dtype=np.float32)
 #: inches per displayed image cell; small images are enlarged with nearest-neighbour pixels
 _CELL = 0.55
 
@@ -121,13 +125,41 @@ def plot_reconstructions(
     return fig
 
 
-def plot_manifold(grid: ArrayLike, *, title: str = "Decoded 2-D latent manifold") -> Figure:
+def _default_grid_values(n: int, span: float = 0.95) -> np.ndarray:
+    """The coordinates :func:`latentkit.apps.latent.latent_grid` uses by default, ``(n,)``."""
+    q = torch.linspace(1 - span, span, n)
+    return torch.distributions.Normal(0.0, 1.0).icdf(q).double().numpy()
+
+
+def _tick_indices(n: int, most: int = 8) -> list[int]:
+    """Up to ``most`` evenly spaced indices of ``n`` cells, first and last included (every
+    k-th cell for the smallest k dividing ``n - 1`` that keeps at most ``most`` ticks)."""
+    if n <= most:
+        return list(range(n))
+    for step in range(2, n):
+        if (n - 1) % step == 0 and (n - 1) // step + 1 <= most:
+            if (n - 1) // step >= 2:
+                return list(range(0, n, step))
+            break
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def plot_manifold(
+    grid: ArrayLike,
+    *,
+    values: ArrayLike | None = None,
+    title: str = "Decoded 2-D latent manifold",
+) -> Figure:
     """The decoded grid over a 2-D latent space from :func:`latentkit.apps.latent.latent_grid`.
 
     Parameters
     ----------
     grid : Tensor or ndarray of shape (n, m, C, H, W)
         Row 0 is drawn at the top (the largest second latent coordinate).
+    values : Tensor or ndarray of shape (m,), optional
+        The latent coordinate of each grid column (and, top row last, of each row), drawn as
+        tick values on both axes; default the normal quantiles ``latent_grid`` uses with its
+        default ``span`` (a square grid).
     """
     array = np.asarray(grid.detach().cpu() if isinstance(grid, torch.Tensor) else grid)
     if array.ndim != 5:
@@ -135,12 +167,29 @@ def plot_manifold(grid: ArrayLike, *, title: str = "Decoded 2-D latent manifold"
             f"grid must have shape (n, m, C, H, W) as returned by latent_grid, got {array.shape}."
         )
     rows, cols = array.shape[:2]
-    picture = image_grid(array.reshape(rows * cols, *array.shape[2:]), cols, padding=1)
+    if values is None:
+        vals = _default_grid_values(cols)
+    else:
+        vals = np.asarray(values.cpu() if isinstance(values, torch.Tensor) else values, float)
+    if vals.shape != (cols,) or rows != cols:
+        raise ValueError(
+            f"values must hold one coordinate per grid column, shape ({cols},), for a square "
+            f"grid; got values of shape {vals.shape} for a {rows} x {cols} grid."
+        )
+    padding = 1
+    picture = image_grid(array.reshape(rows * cols, *array.shape[2:]), cols, padding=padding)
     fig = new_figure(*_size(picture, cols, label_chars=4))
+    fig.set_label(MANIFOLD_LABEL)
     ax = fig.add_subplot()
     show_image(ax, picture)
-    ax.set_xlabel("z[0] →")
-    ax.set_ylabel("z[1] →")
+    h, w = array.shape[3:]
+    ticks = _tick_indices(cols)
+    ax.set_xticks([padding + k * (w + padding) + w / 2 - 0.5 for k in ticks])
+    ax.set_xticklabels([f"{vals[k]:+.1f}" for k in ticks], fontsize="small")
+    ax.set_yticks([padding + k * (h + padding) + h / 2 - 0.5 for k in ticks])
+    ax.set_yticklabels([f"{vals[::-1][k]:+.1f}" for k in ticks], fontsize="small")
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
     ax.set_title(title)
     return fig
 
@@ -230,6 +279,27 @@ def _mean_psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(10 * np.log10(1.0 / np.maximum(mse, 1e-12))))
 
 
+def _tint(images: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """RGB copies of ``images`` ``(N, C, H, W)`` with the ``missing`` pixels ``(N, H, W)``
+    blended half-way towards :data:`MASK_TINT`, visible on black and on white alike."""
+    rgb = np.repeat(images, 3, axis=1) if images.shape[1] == 1 else images.copy()
+    tint = MASK_TINT[None, :, None, None]
+    return np.where(missing[:, None], 0.5 * rgb + 0.5 * tint, rgb)
+
+
+def _mask_array(mask: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+    """A missing-pixel mask ``(N, C or 1, H, W)`` as bool ``(N, H, W)`` (missing in any
+    channel), checked against the images' ``shape``."""
+    m = np.asarray(mask.detach().cpu() if isinstance(mask, torch.Tensor) else mask)
+    n, _, h, w = shape
+    if m.ndim != 4 or m.shape[0] < n or m.shape[2:] != (h, w):
+        raise ValueError(
+            f"mask must have shape (N, C, H, W) (True = missing) matching the images {shape}, "
+            f"got {m.shape}."
+        )
+    return m[:n].astype(bool).any(axis=1)
+
+
 def plot_restoration(
     corrupted: ArrayLike,
     output: ArrayLike,
@@ -237,12 +307,16 @@ def plot_restoration(
     *,
     task: str = "denoise",
     n: int = 8,
+    mask: ArrayLike | None = None,
 ) -> Figure:
     """Before/after panel of a restoration task (denoise, inpaint, colorize).
 
     Rows: the corrupted input, the model's output and the clean target; the output and input
-    rows carry their mean PSNR (dB, data range 1) against the target in their titles. A gray
-    input (C = 1) next to an RGB target (colorize) is repeated over three channels.
+    rows carry their mean PSNR (dB, data range 1) against the target in their titles, and the
+    task is the figure's title (once). A gray input (C = 1) next to an RGB target (colorize) is
+    repeated over three channels. For inpainting, ``mask`` marks the missing pixels: they are
+    tinted in the input row (a black box on a black background would be invisible) and
+    outlined in the output row.
 
     Parameters
     ----------
@@ -250,6 +324,8 @@ def plot_restoration(
         Values in [0, 1]; the first ``n`` of each are drawn.
     task : str
         Name shown in the title.
+    mask : Tensor or ndarray of shape (N, C, H, W) or (N, 1, H, W), bool, optional
+        True where a pixel was missing (as returned by the corruptions).
     """
     x = as_image_array(corrupted, "corrupted")[:n]
     y = as_image_array(output, "output")[:n]
@@ -263,8 +339,13 @@ def plot_restoration(
             f"corrupted must have the shape of clean (or be its gray version), "
             f"got {x.shape} and {t.shape}."
         )
+    missing = None if mask is None else _mask_array(mask, x.shape)
+    shown = x if missing is None else _tint(x, missing)
+    input_label = f"input (PSNR {_mean_psnr(x, t):.1f} dB)"
+    if missing is not None:
+        input_label = f"input, missing pixels tinted (PSNR {_mean_psnr(x, t):.1f} dB)"
     rows = [
-        (x, f"input (PSNR {_mean_psnr(x, t):.1f} dB)"),
+        (shown, input_label),
         (y, f"{task} output (PSNR {_mean_psnr(y, t):.1f} dB)"),
         (t, "clean target"),
     ]
@@ -275,5 +356,8 @@ def plot_restoration(
         ax = fig.add_subplot(3, 1, i + 1)
         show_image(ax, picture)
         ax.set_title(label, fontsize="medium")
+        if missing is not None and i == 1:  # the filled-in region of the output
+            outline = image_grid(missing[:, None].astype(np.float32), len(x), pad_value=0.0)
+            ax.contour(outline[..., 0], levels=[0.5], colors=[tuple(MASK_TINT)], linewidths=1.0)
     fig.suptitle(task)
     return fig
