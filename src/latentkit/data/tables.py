@@ -440,9 +440,9 @@ def _to_float32(
     with np.errstate(over="ignore", invalid="ignore"):
         for row, col, values in source.blocks():
             width = values.shape[1]
-            target = x[row : row + len(values), col : col + width]
-            target[...] = values
-            finite = np.isfinite(target)
+            rounded = values.astype(np.float32)  # cast and check where the block is contiguous
+            x[row : row + len(values), col : col + width] = rounded
+            finite = np.isfinite(rounded)
             if finite.all():  # the common case: one check per block
                 continue
             bad = ~np.isfinite(values)
