@@ -9,6 +9,7 @@ implements the contract of :mod:`latentkit.models.base` (``model.loss`` returnin
     metrics.jsonl       one JSON object per epoch: epoch, step, lr, seconds,
                         samples_per_second, train_<term> and val_<term> (means per sample)
     checkpoints/        safetensors + JSON checkpoints (see :mod:`.checkpoint`)
+    .lock               locked while a process trains in the folder (see :mod:`.lock`)
 
 This module owns the loop only: per epoch, shuffle, step through the batches (learning rate,
 loss, backward, NaN check), validate, then record, checkpoint, early-stop and call the
