@@ -23,7 +23,7 @@ from latentkit.errors import ConfigError
 if TYPE_CHECKING:
     from latentkit.models.base import AbstractModel
 
-__all__ = ["MODELS", "create_model", "data_defaults", "get_model_class"]
+__all__ = ["MODELS", "NETWORKS", "create_model", "data_defaults", "get_model_class"]
 
 #: model_type -> "module:ClassName"
 MODELS: dict[str, str] = {
@@ -33,6 +33,13 @@ MODELS: dict[str, str] = {
     "semi_supervised_vae": "latentkit.models.semi_supervised:SemiSupervisedVAE",
     "hierarchical_vae": "latentkit.models.hierarchical:HierarchicalVAE",
     "discrete_vae": "latentkit.models.discrete:DiscreteVAE",
+}
+
+#: Networks saved and loaded like models (``latentkit.load``) but trained by their own app, not
+#: by ``latentkit train``, and without a bottleneck code, so the model suite over
+#: :data:`MODELS` does not apply to them: model_type -> "module:ClassName".
+NETWORKS: dict[str, str] = {
+    "residual_denoiser": "latentkit.models.residual:ResidualDenoisingModel",
 }
 
 #: Short names accepted by ``create_model`` and the CLI's ``--model``.
@@ -48,10 +55,11 @@ ALIASES: dict[str, str] = {
 def get_model_class(model_type: str) -> type[AbstractModel]:
     """The class registered under ``model_type`` (or one of its aliases)."""
     name = ALIASES.get(model_type, model_type)
-    if name not in MODELS:
-        known = ", ".join(sorted([*MODELS, *ALIASES]))
+    target = MODELS.get(name) or NETWORKS.get(name)
+    if target is None:
+        known = ", ".join(sorted([*MODELS, *ALIASES, *NETWORKS]))
         raise ConfigError(f"unknown model type {model_type!r}; known types are: {known}.")
-    module_name, class_name = MODELS[name].split(":")
+    module_name, class_name = target.split(":")
     return getattr(importlib.import_module(module_name), class_name)
 
 
