@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "load": "latentkit.models.persistence",
+    "pretrained": "latentkit.zoo",
     "Autoencoder": "latentkit.models.autoencoder",
     "AutoencoderConfig": "latentkit.models.autoencoder",
     "VAE": "latentkit.models.vae",
@@ -41,6 +42,7 @@ _SUBMODULES = {
     "models",
     "sklearn",
     "apps",
+    "zoo",
 }
 
 __all__ = [
@@ -70,7 +72,9 @@ __all__ = [
     "load",
     "models",
     "nn",
+    "pretrained",
     "sklearn",
+    "zoo",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,6 +89,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from latentkit.models.vae import VAE, VAEConfig
     from latentkit.training.config import TrainConfig
     from latentkit.training.trainer import History, Trainer
+    from latentkit.zoo import pretrained
 
 
 def __getattr__(name: str) -> Any:
