@@ -34,5 +34,12 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --quick
 
+# retrain every pretrained model from scratch into src/latentkit/zoo/pretrained, cards included
+# (one model: make zoo ZOO=denoiser-gray); reads the shared datasets from $LATENTKIT_DATA
+.PHONY: zoo
+ZOO ?=
+zoo: $(STAMP)
+	$(BIN)/python zoo/train.py $(ZOO)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
