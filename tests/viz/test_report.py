@@ -16,6 +16,7 @@ from latentkit.viz.grids import new_figure
 from tests.viz.helpers import decode_png, gray_std, small_vae
 
 PNG_PREFIX = "data:image/png;base64,"
+TABLE_SECTIONS = ("feature-errors", "row-scores")
 
 
 class Page(HTMLParser):
@@ -87,7 +88,9 @@ def test_vae_run_report_has_every_section(run_folder, digits, tmp_path):
     )  # fmt: skip
     text = out.read_text(encoding="utf-8")
     page = Page(text)
-    assert list(page.sections) == [*SECTIONS, "demo-notes"]
+    image_sections = [s for s in SECTIONS if s not in TABLE_SECTIONS]
+    assert list(page.sections) == [*image_sections, "demo-notes"]
+    assert "Not shown" not in text  # table sections are silent on images
     assert len(page.images) == 12  # one per figure section, 2 for anomaly, 1 in the extra
     check_self_contained(page)
     assert "<title>Digits VAE</title>" in text and "made by the demo" in text
@@ -116,8 +119,13 @@ def test_tabular_report_has_no_image_sections(tmp_path):
     model = small_vae((6,), latent_dim=3).eval()
     out = build_report(model, table, tmp_path / "t.html", iwae_k=4, iwae_points=50)
     page = Page(out.read_text(encoding="utf-8"))
-    assert list(page.sections) == ["config", "metrics", "latent-scatter", "kl-per-dimension"]
+    assert list(page.sections) == [
+        "config", "metrics", "feature-errors", "latent-scatter", "kl-per-dimension", "row-scores"
+    ]  # fmt: skip
     check_self_contained(page)
+    text = out.read_text(encoding="utf-8")
+    assert "needs at least two images" not in text and "tabular data has no images" not in text
+    assert text.count("are drawn for image data") == 1
 
 
 def test_sections_can_be_chosen(vae, digits, tmp_path):
@@ -187,3 +195,30 @@ def test_conditional_model_report_uses_labels(digits, tmp_path):
     assert "interpolations" not in sections and "manifold" not in sections
     with pytest.raises(ValueError, match="needs labels"):
         build_report(model, Dataset(small.x, None, "unlabelled"), tmp_path / "u.html")
+
+
+def test_no_note_for_a_figure_the_caller_shows(ae, digits, tmp_path):
+    """A demo that draws the manifold of a second, 2-D model gets no "manifold: not shown"."""
+    from latentkit.viz.plots import plot_manifold
+
+    extra = ReportSection("2-D model", figures=[plot_manifold(torch.rand(5, 5, 1, 8, 8))])
+    out = build_report(ae, digits.subset(slice(0, 100)), tmp_path / "r.html",
+                       extra_sections=[extra])  # fmt: skip
+    text = out.read_text(encoding="utf-8")
+    assert "the manifold needs 2" not in text
+    plain = build_report(ae, digits.subset(slice(0, 100)), tmp_path / "p.html")
+    assert "the manifold needs 2" in plain.read_text(encoding="utf-8")
+
+
+def test_restoration_panels_name_their_task_once(vae, digits, tmp_path):
+    from latentkit.data.corruptions import mask_center_box
+
+    x = digits.x[:4]
+    masked, missing = mask_center_box(x, 4)
+    result = Restoration("inpaint", masked, x, x, mask=missing)
+    out = build_report(vae, digits, tmp_path / "r.html", sections=["restoration"],
+                       restorations=[result])  # fmt: skip
+    text = out.read_text(encoding="utf-8")
+    assert "<figcaption>" not in text  # the figure's title names the task
+    section = Page(text)
+    assert list(section.sections) == ["restoration"] and len(section.images) == 1

@@ -2,7 +2,10 @@
 computed once for every section.
 
 - :class:`AnomalyResult` and :class:`Restoration` carry results computed by ``latentkit.apps``.
-- :class:`ReportContext` holds the model, the evaluation subset and caches (codes).
+- :class:`ReportContext` holds the model, the evaluation subset and caches (codes, and for
+  tables the squared reconstruction error of every feature of every row).
+- :class:`Inapplicable` is the reason a builder gives when its section is for another kind of
+  data (images or tables): the report states those once, not one note per section.
 - :func:`evaluate` gives the evaluation table from :func:`latentkit.evaluation.evaluate` (the
   one evaluation path): reconstruction error and PSNR, the model's own reconstruction term,
   the negative ELBO and an IWAE estimate of the NLL (Burda et al. 2015) with a small k, and
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -27,6 +30,7 @@ from latentkit.models.base import AbstractModel
 
 __all__ = [
     "AnomalyResult",
+    "Inapplicable",
     "ReportContext",
     "Restoration",
     "active_mask",
@@ -61,13 +65,31 @@ class AnomalyResult:
 class Restoration:
     """One restoration result: images ``(N, C, H, W)`` in [0, 1] before and after.
 
-    ``corrupted`` may be the gray version (C = 1) of an RGB ``clean`` for colorization.
+    ``corrupted`` may be the gray version (C = 1) of an RGB ``clean`` for colorization;
+    ``mask`` (True = missing, shaped like ``clean`` or with one channel) marks the pixels an
+    inpainting task filled in, drawn tinted in the figure.
     """
 
     task: str  # "denoise", "inpaint", "colorize", ...
     corrupted: Tensor
     output: Tensor
     clean: Tensor
+    mask: Tensor | None = None
+
+
+class Inapplicable(str):
+    """Why a section is not shown: it is drawn for another kind of data.
+
+    ``kind`` is the data the section is for: ``"images"`` (the report says once that image
+    figures apply to images only) or ``"tables"`` (silent on images).
+    """
+
+    kind: str
+
+    def __new__(cls, kind: str) -> Inapplicable:
+        self = super().__new__(cls, f"drawn for {kind} only")
+        self.kind = kind
+        return self
 
 
 @dataclasses.dataclass
@@ -84,6 +106,8 @@ class ReportContext:
     iwae_points: int
     anomaly: AnomalyResult | None
     restorations: Sequence[Restoration]
+    row_ids: Tensor | None = None  # (N,) row of each data point in the caller's data
+    to_original: Callable[[Tensor], Tensor] | None = None  # rows back to the file's units
 
     @property
     def generative(self) -> bool:
@@ -105,6 +129,38 @@ class ReportContext:
         """Deterministic codes of the evaluation data, ``(N, latent_dim)`` (computed once)."""
         model = self.model
         return batched(model.encode, self.data.x, self.labels, model=model).float()
+
+    @functools.cached_property
+    def reconstructions(self) -> Tensor:
+        """Reconstructions of the evaluation data, shaped like it (computed once)."""
+        model = self.model
+        return batched(model.reconstruct, self.data.x, self.labels, model=model).float()
+
+    @functools.cached_property
+    def feature_errors(self) -> Tensor:
+        """Squared reconstruction error of each feature of each row, ``(N, D)`` for tables."""
+        return (self.reconstructions - self.data.x.float()).square().flatten(1)
+
+    @property
+    def row_scores(self) -> Tensor:
+        """Anomaly score of each row, ``(N,)``: the squared reconstruction error summed over
+        features (the ``"reconstruction"`` score of :mod:`latentkit.apps.anomaly`)."""
+        return self.feature_errors.sum(1)
+
+    @functools.cached_property
+    def feature_names(self) -> list[str]:
+        """A name per feature of a table: the file's column names when the data records them
+        (``meta["columns"]``), else ``f0``, ``f1``, ... Numeric names (the columns of an
+        array file) become ``f<index>``."""
+        width = self.data.x[0].numel()
+        names = self.data.meta.get("columns")
+        if isinstance(names, list) and len(names) == width:
+            return [f"f{n}" if str(n).isdigit() else str(n) for n in names]
+        return [f"f{i}" for i in range(width)]
+
+    def row_id(self, i: int) -> int:
+        """The caller's row number of evaluation point ``i``."""
+        return i if self.row_ids is None else int(self.row_ids[i])
 
 
 @torch.inference_mode()

@@ -85,6 +85,9 @@ class ReportSection:
         Matplotlib figures or PNG bytes, embedded as base64 images in a responsive grid.
     captions : sequence of str
         Optional caption of each figure (same order; may be shorter than ``figures``).
+    alts : sequence of str
+        Optional text alternative of each figure (its ``alt``, read by screen readers and
+        search tools; not shown), e.g. what the figure's title says; default its caption.
     id : str, optional
         The section's HTML id (lowercase letters, digits, ``-`` and ``_``); defaults to a slug
         of the title.
@@ -95,6 +98,7 @@ class ReportSection:
     figures: Sequence[Figure | bytes] = ()
     captions: Sequence[str] = ()
     id: str | None = None
+    alts: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not self.title.strip():
@@ -105,11 +109,12 @@ class ReportSection:
                 f"ReportSection.id must be lowercase letters, digits, '-' or '_' starting with a "
                 f"letter, got {self.id!r}."
             )
-        if len(self.captions) > len(self.figures):
-            raise ValueError(
-                f"ReportSection {self.id!r}: {len(self.captions)} captions for "
-                f"{len(self.figures)} figures."
-            )
+        for what, texts in (("captions", self.captions), ("alts", self.alts)):
+            if len(texts) > len(self.figures):
+                raise ValueError(
+                    f"ReportSection {self.id!r}: {len(texts)} {what} for "
+                    f"{len(self.figures)} figures."
+                )
         for figure in self.figures:
             if not isinstance(figure, Figure | bytes):
                 raise TypeError(
@@ -127,7 +132,8 @@ class ReportSection:
             for i, figure in enumerate(self.figures):
                 png = figure if isinstance(figure, bytes) else figure_to_png_bytes(figure)
                 caption = self.captions[i] if i < len(self.captions) else ""
-                alt = html.escape(caption or f"{self.title} figure {i + 1}", quote=True)
+                alt = self.alts[i] if i < len(self.alts) else ""
+                alt = html.escape(alt or caption or f"{self.title} figure {i + 1}", quote=True)
                 parts.append(f'<figure><img src="{png_data_uri(png)}" alt="{alt}">')
                 if caption:
                     parts.append(f"<figcaption>{html.escape(caption)}</figcaption>")

@@ -6,9 +6,17 @@ The file needs no network and no JavaScript: figures are base64 PNGs, the styles
 sections with :class:`~latentkit.viz.html.ReportSection`, and pass anomaly scores and
 restoration results as :class:`AnomalyResult` and :class:`Restoration`.
 
-Speed: evaluation numbers and the latent scatter plot use a seeded random subset of at most
-``eval_points`` data points (2000 by default), and the IWAE estimate its first ``iwae_points``
-with ``iwae_k`` importance samples, so a report on MNIST takes seconds on a small CPU.
+Speed: evaluation numbers, the latent map and the table figures use a seeded random subset of
+at most ``eval_points`` data points (2000 by default; rows keep their numbers in the caller's
+data), and the IWAE estimate its first ``iwae_points`` with ``iwae_k`` importance samples, so a
+report on MNIST takes seconds on a small CPU. A t-SNE latent map (openTSNE installed, codes of
+more than two dimensions) adds a few seconds for 2000 points.
+
+The footer lists the sections not shown and why, with two exceptions: sections for another
+kind of data (image figures on a table are named once in one sentence; table figures on images
+are left out silently), and sections whose kind of figure the caller shows in its own
+sections (a demo that draws the manifold of a second, 2-D model gets no "manifold: not shown"
+under it).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +34,16 @@ from latentkit._io import atomic_write_bytes
 from latentkit.data.dataset import Dataset
 from latentkit.evaluation.evaluate import eval_mode
 from latentkit.models.base import AbstractModel
-from latentkit.viz.charts import read_metrics
-from latentkit.viz.context import AnomalyResult, ReportContext, Restoration, latent_traversals
+from latentkit.viz.charts import LATENT_SCATTER_LABEL, read_metrics
+from latentkit.viz.context import (
+    AnomalyResult,
+    Inapplicable,
+    ReportContext,
+    Restoration,
+    latent_traversals,
+)
 from latentkit.viz.html import ReportSection, render_page
+from latentkit.viz.plots import MANIFOLD_LABEL
 from latentkit.viz.sections import BUILDERS
 
 __all__ = [
@@ -44,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 #: the built-in section ids, in report order
 SECTIONS: tuple[str, ...] = tuple(BUILDERS)
+#: figure labels (``Figure.get_label()``) of caller figures -> the built-in section they cover
+_COVERED_BY = {MANIFOLD_LABEL: "manifold", LATENT_SCATTER_LABEL: "latent-scatter"}
 
 
 def _load_run(
@@ -111,6 +128,7 @@ def build_report(
     iwae_points: int = 256,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    to_original: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Path:
     """Write one self-contained HTML report of a model and return its path.
 
@@ -145,6 +163,10 @@ def build_report(
         Seed of the subset, the samples and every Monte Carlo estimate.
     device : str or torch.device
         Where a model loaded from a folder runs.
+    to_original : callable, optional
+        For tables: maps rows ``(N, D)`` as the model sees them back to the file's units (the
+        run's scaler's ``inverse_transform``), so that the most anomalous rows are listed with
+        the values of the file. Without it they are shown as the model sees them.
 
     Returns
     -------
@@ -169,27 +191,45 @@ def build_report(
     started = time.perf_counter()
     model, document, folder = _load_run(run, device)
     _check_data(model, data)
-    if len(data) > eval_points:
+    row_ids = None
+    if len(data) > eval_points:  # rows in ascending order, keeping their numbers
         generator = torch.Generator().manual_seed(seed)
-        data = data.subset(torch.randperm(len(data), generator=generator)[:eval_points])
+        row_ids = torch.randperm(len(data), generator=generator)[:eval_points].sort().values
+        data = data.subset(row_ids)
     ctx = ReportContext(
         model=model, document=document, rows=_metric_rows(metrics, folder), data=data,
         seed=seed, max_points=eval_points, iwae_k=iwae_k, iwae_points=max(1, iwae_points),
-        anomaly=anomaly, restorations=list(restorations),
+        anomaly=anomaly, restorations=list(restorations), row_ids=row_ids,
+        to_original=to_original,
     )  # fmt: skip
+    covered = {
+        _COVERED_BY[figure.get_label()]
+        for section in extra_sections
+        for figure in section.figures
+        if not isinstance(figure, bytes) and figure.get_label() in _COVERED_BY
+    }
     built: list[ReportSection] = []
     skipped: dict[str, str] = {}
+    other_kind: list[str] = []  # image sections not drawn for a table
     with eval_mode(model):
         for name, builder in BUILDERS.items():
             if sections is not None and name not in sections:
                 continue
             result = builder(ctx)
-            if isinstance(result, str):
-                skipped[name] = result
-                log = logger.warning if sections is not None else logger.debug
-                log("report section %r not shown: %s", name, result)
-            else:
+            if result is None:  # an optional caller input that was not given
+                if sections is not None:
+                    skipped[name] = "its results were not passed to build_report"
+                continue
+            if not isinstance(result, str):
                 built.append(result)
+                continue
+            log = logger.warning if sections is not None else logger.debug
+            log("report section %r not shown: %s", name, result)
+            if sections is None and isinstance(result, Inapplicable):
+                if result.kind == "images":
+                    other_kind.append(name)
+            elif name not in covered:
+                skipped[name] = result
     built.extend(extra_sections)
 
     from latentkit import __version__
@@ -201,6 +241,11 @@ def build_report(
     )
     notes = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in skipped.items())
     footer = f"Written by latentkit {html.escape(__version__)}."
+    if other_kind:
+        footer += (
+            f"<p>Image figures ({html.escape(', '.join(other_kind))}) are drawn for image "
+            "data; this data is a table.</p>"
+        )
     if notes:
         footer += f"<p>Not shown:</p><ul>{notes}</ul>"
     page = render_page(

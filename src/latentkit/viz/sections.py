@@ -2,13 +2,20 @@
 
 Each builder takes the shared :class:`~latentkit.viz.context.ReportContext` and returns a
 :class:`~latentkit.viz.html.ReportSection`, or a string saying why the section does not apply
-to this model and data (it is then listed as "not shown" in the report's footer). Builders are
-looked up in the :data:`BUILDERS` registry by section id, in report order.
+to this model and data (it is then listed as "not shown" in the report's footer), or None
+when the caller did not pass the optional results it draws (anomaly scores, restorations),
+which needs no note. A section for another kind of data returns
+:class:`~latentkit.viz.context.Inapplicable`: image figures on a table are stated once, table
+figures on images are left out silently. Builders are looked up in the :data:`BUILDERS`
+registry by section id, in report order.
 
-Which figures apply: reconstructions and interpolations for every image model; samples, KL per
-dimension and traversals for the VAE family; the decoded manifold only for 2-D latent spaces;
-the latent scatter plot when the data has labels; training curves when there is a
-``metrics.jsonl``; anomaly and restoration panels when the caller passes their results.
+Which figures apply: reconstructions and interpolations for every image model; samples and
+traversals for the VAE family on images; KL per dimension for the VAE family; the decoded
+manifold only for 2-D latent spaces; the latent map for every model with a code of two or more
+dimensions (coloured by label, or for an unlabelled table by each row's anomaly score); for
+tables, the reconstruction error per feature and the rows' anomaly scores with the worst rows
+(:mod:`latentkit.viz.tables`); training curves when there is a ``metrics.jsonl``; anomaly and
+restoration panels when the caller passes their results.
 """
 
 from __future__ import annotations
@@ -19,8 +26,15 @@ from typing import Any
 import torch
 
 from latentkit.viz import charts, plots
-from latentkit.viz.context import ReportContext, active_mask, evaluate, latent_traversals
+from latentkit.viz.context import (
+    Inapplicable,
+    ReportContext,
+    active_mask,
+    evaluate,
+    latent_traversals,
+)
 from latentkit.viz.html import ReportSection, json_html, table_html
+from latentkit.viz.tables import feature_errors_section, row_scores_section
 
 __all__ = ["BUILDERS"]
 
@@ -58,7 +72,7 @@ def training_curves_section(ctx: ReportContext) -> ReportSection | str:
 
 def reconstructions_section(ctx: ReportContext) -> ReportSection | str:
     if not ctx.data.is_image:
-        return "tabular data has no images"
+        return Inapplicable("images")
     n = min(32, len(ctx.data))
     x = ctx.data.x[:n]
     y = None if ctx.labels is None else ctx.labels[:n]
@@ -72,10 +86,10 @@ def reconstructions_section(ctx: ReportContext) -> ReportSection | str:
 def samples_section(ctx: ReportContext) -> ReportSection | str:
     from latentkit.apps.generate import generate
 
+    if not ctx.data.is_image:
+        return Inapplicable("images")
     if not ctx.generative:
         return "the model has no prior to sample from"
-    if not ctx.data.is_image:
-        return "tabular data has no images"
     y = None
     if ctx.model.needs_labels:
         classes = int(getattr(ctx.model.config, "num_classes", ctx.data.num_classes or 1))
@@ -88,32 +102,40 @@ def samples_section(ctx: ReportContext) -> ReportSection | str:
 def manifold_section(ctx: ReportContext) -> ReportSection | str:
     from latentkit.apps.latent import latent_grid
 
+    if not ctx.data.is_image:
+        return Inapplicable("images")
     if ctx.model.latent_dim != 2:
         return f"latent_dim is {ctx.model.latent_dim}, the manifold needs 2"
-    if not ctx.data.is_image or ctx.model.needs_labels:
-        return "needs image data and an unconditional model"
+    if ctx.model.needs_labels:
+        return "needs an unconditional model"
     fig = plots.plot_manifold(latent_grid(ctx.model, 15))
     return ReportSection("Latent manifold", figures=[fig], id="manifold")
 
 
 def latent_scatter_section(ctx: ReportContext) -> ReportSection | str:
-    if ctx.data.y is None:
-        return "the data has no labels"
     if ctx.model.latent_dim < 2:
-        return "a 1-D latent space has no scatter plot"
+        return "a 1-D latent space has no map"
+    if len(ctx.data) < 2:
+        return "needs at least two data points"
     names = ctx.data.meta.get("class_names")
+    values = None
+    if ctx.data.y is None and not ctx.data.is_image:
+        scores = ctx.row_scores
+        values = scores if bool(torch.isfinite(scores).all()) else None
     fig = charts.plot_latent_scatter(
         ctx.codes, ctx.data.y, max_points=ctx.max_points, seed=ctx.seed,
         class_names=names if isinstance(names, list) else None,
+        values=values, value_name="anomaly score (reconstruction error)",
     )  # fmt: skip
-    return ReportSection("Latent space", figures=[fig], id="latent-scatter")
+    alt = fig.axes[0].get_title().replace("\n", "; ")  # names the map's method
+    return ReportSection("Latent space", figures=[fig], alts=[alt], id="latent-scatter")
 
 
 def traversals_section(ctx: ReportContext) -> ReportSection | str:
+    if not ctx.data.is_image:
+        return Inapplicable("images")
     if not ctx.gaussian:
         return "traversals are drawn for the VAE family with a Gaussian posterior"
-    if not ctx.data.is_image:
-        return "tabular data has no images"
     y = None if ctx.labels is None else ctx.labels[:1]
     values = torch.linspace(-3.0, 3.0, 9)
     images = latent_traversals(ctx.model, ctx.data.x[:1], values=values, y=y)
@@ -125,7 +147,9 @@ def traversals_section(ctx: ReportContext) -> ReportSection | str:
 def interpolations_section(ctx: ReportContext) -> ReportSection | str:
     from latentkit.apps.latent import interpolate
 
-    if not ctx.data.is_image or len(ctx.data) < 2:
+    if not ctx.data.is_image:
+        return Inapplicable("images")
+    if len(ctx.data) < 2:
         return "needs at least two images"
     if ctx.model.needs_labels:
         return "interpolation between inputs of different classes is undefined here"
@@ -148,12 +172,12 @@ def kl_section(ctx: ReportContext) -> ReportSection | str:
     return ReportSection("KL per latent dimension", figures=[fig], id="kl-per-dimension")
 
 
-def anomaly_section(ctx: ReportContext) -> ReportSection | str:
+def anomaly_section(ctx: ReportContext) -> ReportSection | str | None:
     from latentkit.evaluation.metrics import auroc, average_precision
 
     a = ctx.anomaly
-    if a is None:
-        return "no anomaly scores were passed"
+    if a is None:  # an optional input of the caller: nothing to say
+        return None
     scores = torch.cat([a.normal.flatten().cpu(), a.anomalous.flatten().cpu()]).double()
     labels = torch.cat([torch.zeros(a.normal.numel()), torch.ones(a.anomalous.numel())]).long()
     numbers = {
@@ -170,30 +194,30 @@ def anomaly_section(ctx: ReportContext) -> ReportSection | str:
     return ReportSection("Anomaly detection", table_html(numbers), figs, id="anomaly")
 
 
-def restoration_section(ctx: ReportContext) -> ReportSection | str:
-    if not ctx.restorations:
-        return "no restoration results were passed"
+def restoration_section(ctx: ReportContext) -> ReportSection | str | None:
+    if not ctx.restorations:  # an optional input of the caller: nothing to say
+        return None
     figs = [
-        plots.plot_restoration(r.corrupted, r.output, r.clean, task=r.task)
+        plots.plot_restoration(r.corrupted, r.output, r.clean, task=r.task, mask=r.mask)
         for r in ctx.restorations
-    ]
-    return ReportSection(
-        "Restoration", figures=figs, captions=[r.task for r in ctx.restorations], id="restoration"
-    )
+    ]  # each names its task in its title: no caption repeats it
+    return ReportSection("Restoration", figures=figs, id="restoration")
 
 
 #: section id -> builder, in report order
-BUILDERS: dict[str, Callable[[ReportContext], ReportSection | str]] = {
+BUILDERS: dict[str, Callable[[ReportContext], ReportSection | str | None]] = {
     "config": config_section,
     "metrics": metrics_section,
     "training-curves": training_curves_section,
     "reconstructions": reconstructions_section,
+    "feature-errors": feature_errors_section,
     "samples": samples_section,
     "manifold": manifold_section,
     "latent-scatter": latent_scatter_section,
     "traversals": traversals_section,
     "interpolations": interpolations_section,
     "kl-per-dimension": kl_section,
+    "row-scores": row_scores_section,
     "anomaly": anomaly_section,
     "restoration": restoration_section,
 }
