@@ -171,12 +171,12 @@ def test_report_is_written(workdir):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["generate", "vae", "-n", "0", "--out", "x.png"], "-n must be >= 1"),
+        (["generate", "vae", "-n", "0", "--out", "x.png"], "-n: must be in [1, 100000], got 0"),
         (["encode", "missing-run", "--data", "digits", "--out", "c.npy"], "does not exist"),
         (["encode", "vae", "--data", "digits", "--out", "c.txt"], "extension must be one of"),
         (["encode", "vae", "--data", "nonexistent", "--out", "c.npy"], "nonexistent"),
         (["encode", "vae", "--data", "mnist", "--root", "x", "--out", "c.npy"], "unrecognized"),
-        (["evaluate", "vae", "--data", "digits", "--k", "0"], "--k must be >= 1"),
+        (["evaluate", "vae", "--data", "digits", "--k", "0"], "--k: must be in [1, 100000], got 0"),
         (
             ["interpolate", "vae", "--data", "digits", "--pairs", "0:9999", "--out", "w.png"],
             "indices must be in",
@@ -186,7 +186,7 @@ def test_report_is_written(workdir):
             "--contamination",
         ),
         (["report", "vae", "--data", "digits", "--out", "r.pdf"], ".html"),
-        (["train", "--data", "digits", "--epochs", "x", "--out", "r"], "invalid int value"),
+        (["train", "--data", "digits", "--epochs", "x", "--out", "r"], "--epochs: expected a whole number, got 'x'"),
         (["nosuchcommand"], "invalid choice"),
     ],
 )
