@@ -7,6 +7,7 @@ validation, not image quality. Each is saved to a temporary folder and loaded ba
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import warnings
@@ -25,6 +26,8 @@ with warnings.catch_warnings():  # starlette suggests httpx2 over httpx; either 
     from fastapi.testclient import TestClient
 
 LATENT_DIM = 3
+#: how the map of the 3-D codes is made: t-SNE with openTSNE (the maps extra), else PCA
+MAP_METHOD = "t-SNE" if importlib.util.find_spec("openTSNE") else "PCA"
 
 
 def saved(tmp_path_factory: pytest.TempPathFactory, name: str, model_type: str, **fields):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from latentkit.serve import create_app
 from latentkit.serve.explorer import image_to_tensor
-from tests.serve.conftest import LATENT_DIM, make_client, png_bytes, saved
+from tests.serve.conftest import LATENT_DIM, MAP_METHOD, make_client, png_bytes, saved
 
 
 def image_of(url: str) -> Image.Image:
@@ -29,7 +29,8 @@ def test_page_and_info(client, digits):
     assert info["latent_dim"] == LATENT_DIM
     assert info["input_shape"] == [1, 8, 8]
     assert info["model_type"] == "vae"
-    assert info["projection"].startswith("PCA: 2 of 3 latent dimensions")
+    expected = "t-SNE of 3-D codes" if MAP_METHOD == "t-SNE" else "PCA: 2 of 3 latent dimensions"
+    assert info["projection"].startswith(expected)
     assert info["data"] == {"name": "digits", "size": len(digits)}
     sliders = info["sliders"]
     assert sliders["dims"] == LATENT_DIM and len(sliders["start"]) == LATENT_DIM
@@ -81,7 +82,7 @@ def test_interpolate_by_codes_and_by_indices(client, vae, digits):
 
 def test_map_and_its_inverse(client, vae, digits):
     data = client.get("/api/map").json()
-    assert data["available"] and data["projection"].startswith("PCA")
+    assert data["available"] and data["projection"].startswith(MAP_METHOD)
     assert len(data["points"]) == len(data["labels"]) == len(data["indices"]) == 200
     assert data["labels"] == digits.y[data["indices"]].tolist()
     # a data point's own map position decodes to a code that projects back to it

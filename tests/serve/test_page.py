@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.serve.conftest import in_ci, png_bytes
+from tests.serve.conftest import MAP_METHOD, in_ci, png_bytes
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -71,7 +71,7 @@ def wait_for_new_src(page, selector: str, before: str | None) -> str:
 
 def test_page_loads_with_sliders_and_map(page):
     assert page.locator("#sliders input[type=range]").count() == 3
-    assert "PCA" in page.inner_text("#projection")
+    assert MAP_METHOD in page.inner_text("#projection")
     assert page.locator("#legend span").count() == 10
     assert page.errors == []
 

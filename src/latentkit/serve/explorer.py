@@ -4,9 +4,15 @@
 encodes a fixed subsample of the data (up to ``max_points`` rows, seeded), fits a 2-D
 projection of the codes once, and derives slider ranges from them. Choices written down:
 
-- Projection: the identity when ``latent_dim == 2``, ``(z, 0)`` when it is 1, else PCA (two
-  components, scikit-learn) whose inverse ``mean + p @ components`` maps a clicked map point
-  back to a full code; the page names it with the variance it explains.
+- Projection: the identity when ``latent_dim == 2``, ``(z, 0)`` when it is 1, else the map of
+  :func:`latentkit.viz.maps.latent_map` (``map_method``, default ``"auto"``): t-SNE with
+  openTSNE when it is installed (the ``maps`` extra) and there are enough points, else PCA.
+  PCA's inverse ``mean + p @ components`` maps a clicked point back to a full code, and the
+  page names it with the variance it explains. t-SNE has no inverse and no projection of new
+  codes: :class:`NeighbourProjection` maps a clicked point to the inverse-squared-distance
+  weighted mean of the codes of its ``k`` nearest map points (a data point's own position
+  gives its own code), and a new code (an upload) to the same blend of the map positions of
+  its ``k`` nearest data codes; the page names the method and says so.
 - Slider ranges: the per-dimension min and max of the data codes widened by 10% of the span;
   without data, [-3, 3] (three prior standard deviations) and [0, 1] for discrete codes. The
   sliders start at the mean data code (zeros without data).
@@ -53,8 +59,9 @@ if TYPE_CHECKING:
 
     from latentkit.data.dataset import Dataset
     from latentkit.models.base import AbstractModel
+    from latentkit.viz.maps import MapMethod
 
-__all__ = ["Explorer", "Projection", "fit_projection", "to_data_urls"]
+__all__ = ["Explorer", "NeighbourProjection", "Projection", "fit_projection", "to_data_urls"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,19 +79,57 @@ class Projection:
         return self.mean + p @ self.components  # (N, D)
 
 
-def fit_projection(codes: np.ndarray) -> Projection:
-    """The identity for 1-D and 2-D codes, else the first two principal components."""
-    d = codes.shape[1]
-    if d <= 2:
-        components = np.eye(2, d)
-        name = "latent coordinates (z1, z2)" if d == 2 else "latent coordinate z1 (y = 0)"
-        return Projection(name, np.zeros(d), components)
-    from sklearn.decomposition import PCA
+@dataclasses.dataclass(frozen=True)
+class NeighbourProjection:
+    """A non-linear map (t-SNE) of data codes ``(P, D)`` to points ``(P, 2)``, extended to new
+    codes and points by blending the ``k`` nearest known ones (weights ``1 / distance**2``)."""
 
-    pca = PCA(n_components=2, random_state=0).fit(codes)
-    explained = float(pca.explained_variance_ratio_.sum())
-    name = f"PCA: 2 of {d} latent dimensions ({explained:.0%} of the variance)"
-    return Projection(name, pca.mean_.astype(np.float64), pca.components_.astype(np.float64))
+    name: str
+    codes: np.ndarray  # (P, D)
+    points: np.ndarray  # (P, 2)
+    k: int = 8
+
+    @staticmethod
+    def _blend(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+        d2 = np.square(queries[:, None, :] - keys[None]).sum(-1)  # (N, P)
+        k = min(k, len(keys))
+        near = np.argpartition(d2, k - 1, axis=1)[:, :k]  # (N, k)
+        dist = np.take_along_axis(d2, near, axis=1)
+        exact = dist <= 1e-18
+        weights = np.where(exact.any(1, keepdims=True), exact, 1.0 / np.maximum(dist, 1e-300))
+        weights = weights / weights.sum(1, keepdims=True)
+        return np.einsum("nk,nkd->nd", weights, values[near])
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        return self._blend(np.asarray(z, np.float64), self.codes, self.points, self.k)  # (N, 2)
+
+    def inverse(self, p: np.ndarray) -> np.ndarray:
+        return self._blend(np.asarray(p, np.float64), self.points, self.codes, self.k)  # (N, D)
+
+
+def fit_projection(
+    codes: np.ndarray, method: MapMethod = "auto", *, seed: int = 0
+) -> Projection | NeighbourProjection:
+    """The identity for 1-D and 2-D codes, else :func:`latentkit.viz.maps.latent_map` by
+    ``method``: PCA as a linear :class:`Projection`, t-SNE as a :class:`NeighbourProjection`."""
+    from latentkit.viz.maps import latent_map  # imports matplotlib: only once a map is made
+
+    d = codes.shape[1]
+    mapped = latent_map(codes, method, seed=seed)
+    if d <= 2:
+        name = "latent coordinates (z1, z2)" if d == 2 else "latent coordinate z1 (y = 0)"
+        return Projection(name, np.zeros(d), np.eye(2, d))
+    if mapped.linear:
+        assert mapped.mean is not None and mapped.components is not None
+        name = f"PCA: 2 of {d} latent dimensions ({mapped.explained:.0%} of the variance)"
+        if mapped.note:
+            name += f"; {mapped.note}"
+        return Projection(name, mapped.mean, mapped.components)
+    name = (
+        f"t-SNE of {d}-D codes (openTSNE): a non-linear map, so a clicked point decodes a "
+        "blend of the nearest data codes"
+    )
+    return NeighbourProjection(name, np.asarray(codes, np.float64), mapped.points)
 
 
 def to_data_urls(x: Tensor) -> list[str]:
@@ -118,6 +163,7 @@ class Explorer:
         note: str | None = None,
         max_points: int = 1000,
         seed: int = 0,
+        map_method: MapMethod = "auto",
     ) -> None:
         model.eval()
         self.model = model
@@ -127,7 +173,7 @@ class Explorer:
         self.latent_dim = model.latent_dim
         self.data = data
         self.note = note
-        self.projection: Projection | None = None
+        self.projection: Projection | NeighbourProjection | None = None
         tensors = itertools.chain(model.parameters(), model.buffers())
         self.finite_weights = all(bool(torch.isfinite(t).all()) for t in tensors)
         if data is not None and tuple(data.x.shape[1:]) != tuple(model.input_shape):
@@ -155,7 +201,7 @@ class Explorer:
             if self.note is None:
                 self.note = "no data given (--data): no map."
             return
-        self.projection = fit_projection(codes)
+        self.projection = fit_projection(codes, map_method, seed=seed)
         self.points = self.projection.project(codes)  # (P, 2)
         span = codes.max(0) - codes.min(0)
         pad = np.maximum(0.1 * span, 1e-3)
