@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from latentkit.data.tables import load_table
 from tests.conftest import REPO
 
 COLUMNS = 100_000
@@ -49,8 +50,6 @@ def test_a_csv_of_100000_columns_loads_in_linear_time(tmp_path: Path) -> None:
 def test_rows_longer_than_pyarrows_block_load(tmp_path: Path) -> None:
     # pyarrow parses a CSV in 1 MiB blocks and fails on a row (or a header, as with 200,000
     # columns) longer than a block; the loader once reported that as "the file is empty"
-    from latentkit.data.tables import load_table
-
     path = tmp_path / "long.csv"
     path.write_text("a,b\n1,z\n2," + "x" * (3 << 20) + "\n")
     data = load_table(path, features=["a"])
