@@ -109,3 +109,17 @@ def test_no_caller_probes_models_with_hasattr_or_model_type():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("model_type", list(MODELS))
+def test_inference_outputs_carry_no_graph(model_type):
+    model = make(model_type, (1, 8, 8))
+    x, y = batch(model)
+    outputs = [model.encode(x, y), model.reconstruct(x, y)]
+    outputs.append(model.decode(outputs[0], y))
+    if model.capabilities.generative:
+        outputs.append(model.sample(2, y=1 if model.capabilities.conditional else None))
+    for out in outputs:
+        assert not out.requires_grad and out.grad_fn is None
+        out.numpy()  # what users do first; fails on a tensor that requires grad
+    assert model.loss(x, y=y).loss.requires_grad  # training still has its graph

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -75,6 +76,18 @@ def repeat_samples(x: Tensor, k: int) -> Tensor:
     return x.expand(k, *x.shape).reshape(k * x.shape[0], *x.shape[1:])
 
 
+def _without_graph(method: Any) -> Any:
+    """``method`` run under ``torch.no_grad()`` (its outputs carry no autograd graph)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with torch.no_grad():
+            return method(*args, **kwargs)
+
+    wrapper._no_grad = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 @dataclasses.dataclass
 class LossOutput:
     """A training objective with its per-sample terms.
@@ -124,6 +137,17 @@ class AbstractModel(nn.Module, abc.ABC):
     model_type: ClassVar[str]
     config_class: ClassVar[type[Config]]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: Inference methods whose results carry no autograd graph (wrapped in ``no_grad`` for
+    #: every subclass that defines them): ``model.encode(x).numpy()`` just works. Training
+    #: goes through ``loss``; gradient-based inference through ``decoder_params``.
+    _INFERENCE_METHODS: ClassVar[tuple[str, ...]] = ("encode", "decode", "reconstruct", "sample")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls._INFERENCE_METHODS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_no_grad", False):
+                setattr(cls, name, _without_graph(method))
 
     def __init__(self, config: Config) -> None:
         super().__init__()
