@@ -12,14 +12,17 @@ import argparse
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 __all__ = [
     "MAX_COUNT",
     "SEED_MAX",
     "add_command",
+    "add_model_arguments",
     "add_run_arguments",
     "count",
     "fraction",
+    "model_ref",
     "number",
     "say",
     "seed",
@@ -92,16 +95,30 @@ def fraction(text: str) -> float:
     return number(0.0, 1.0)(text)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description and examples as written and shows every option's default
+    (unless the help text already states it, or the default is None/False: not set)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        unset = default is None or default is False or default is argparse.SUPPRESS
+        if not action.option_strings or unset or "default" in text:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else default
+        return f"{text} (default: {str(shown).replace('%', '%%')})"
+
+
 def add_command(
     subparsers: argparse._SubParsersAction, name: str, summary: str, examples: str
 ) -> argparse.ArgumentParser:
-    """Add a subcommand whose ``--help`` ends with ``examples``."""
+    """Add a subcommand whose ``--help`` shows every default and ends with ``examples``."""
     return subparsers.add_parser(
         name,
         help=summary,
         description=summary,
         epilog=f"example:\n{examples}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
 
 
@@ -110,9 +127,66 @@ def say(message: str) -> None:
     print(message, file=sys.stdout, flush=True)
 
 
+def model_ref(text: str) -> str:
+    """An argparse type: a model folder, or a pretrained name turned into its folder.
+
+    A path that exists wins; a pretrained name (``latentkit models``) gives its folder; any
+    other text is kept, so that opening it says the folder does not exist and lists the
+    pretrained names (after the other flags were checked). An empty text means no model was
+    given (the default of ``--model`` where a command has no default model).
+    """
+    from latentkit import zoo
+
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "no model given: pass a run folder or a pretrained model as RUN or --model "
+            f"(pretrained: {', '.join(zoo.names())})"
+        )
+    if Path(text).exists() or text not in zoo.names():
+        return text
+    return str(zoo.path(text))
+
+
+class _ModelAction(argparse.Action):
+    """Stores RUN or ``--model`` into ``args.run``; refuses both; an absent RUN leaves it."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[no-untyped-def]
+        if values is None:  # RUN left out: --model, or its default, decides
+            return
+        given = getattr(namespace, "_model_given", None)
+        if given is not None:
+            raise argparse.ArgumentError(
+                self, f"the model is given twice ({given} and {values}); pass RUN or --model"
+            )
+        namespace._model_given = values
+        setattr(namespace, self.dest, values)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model to apply, into ``args.run``: a positional RUN or ``--model NAME_OR_RUN``.
+
+    Either is a run folder or a pretrained model's name (a path that exists wins). Without
+    either, the command's default pretrained model is used (``latentkit.zoo.DEFAULT_MODELS``,
+    looked up by the command's name), and commands without one ask for a model.
+    """
+    from latentkit import zoo
+
+    command = parser.prog.split()[-1]
+    default = zoo.DEFAULT_MODELS.get(command)
+    hint = f"default: the pretrained {default}" if default else "no default"
+    # --model first: its default (a string, converted by model_ref only when neither RUN nor
+    # --model was given) is what args.run starts as
+    parser.add_argument("--model", dest="run", metavar="NAME_OR_RUN", type=model_ref,
+                        action=_ModelAction, default=default or "",
+                        help=f"run folder or pretrained model instead of RUN ({hint})")  # fmt: skip
+    parser.add_argument("run", nargs="?", default=None, metavar="RUN", type=model_ref,
+                        action=_ModelAction, help="run folder written by 'latentkit train', or a "
+                        "pretrained model ('latentkit models')")  # fmt: skip
+
+
 def add_run_arguments(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
-    """The positional run folder and, with ``data``, the ``--data`` and ``--split`` options."""
-    parser.add_argument("run", help="run folder written by 'latentkit train'")
+    """The model (:func:`add_model_arguments`) and, with ``data``, ``--data`` and ``--split``."""
+    add_model_arguments(parser)
     if data:
         parser.add_argument("--data", default=None, help="dataset, image folder or table file "
                             "(default: the run's own)")  # fmt: skip
