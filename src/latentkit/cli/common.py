@@ -9,6 +9,7 @@ is refused before it exhausts memory. The bounds are far above what any run need
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import sys
 from collections.abc import Callable
@@ -99,14 +100,23 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description and examples as written and shows every option's default
     (unless the help text already states it, or the default is None/False: not set)."""
 
+    def _format_action(self, action: argparse.Action) -> str:
+        if not action.help and action.option_strings and not _unset(action.default):
+            action = copy.copy(action)  # a flag without help text still shows its default
+            action.help = "one of the choices" if action.choices else "a value"
+        return super()._format_action(action)
+
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        unset = default is None or default is False or default is argparse.SUPPRESS
-        if not action.option_strings or unset or "default" in text:
+        if not action.option_strings or _unset(default) or "default" in text:
             return text
         shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else default
         return f"{text} (default: {str(shown).replace('%', '%%')})"
+
+
+def _unset(default: object) -> bool:
+    return default is None or default is False or default is argparse.SUPPRESS
 
 
 def add_command(

@@ -21,7 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument(
         "--steps", type=count(2, 10_000), default=10, help="images per walk (default 10)"
     )
-    parser.add_argument("--method", choices=["linear", "spherical"], default="linear")
+    parser.add_argument("--method", choices=["linear", "spherical"], default="linear",
+                        help="path between the codes")  # fmt: skip
     parser.add_argument("--out", required=True, help="output file: .png or .npy")
     return parser
 
