@@ -103,6 +103,18 @@ def test_npz_member_larger_than_its_zip_entry_is_refused(tmp_path) -> None:
     refused(r"short\.npz.*'x'.*truncated", load_table, path)
 
 
+def test_npz_with_an_unsupported_compression_method_is_a_data_error(tmp_path) -> None:
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((2, 2)))
+    path = npz(tmp_path / "odd.npz", {"x.npy": buffer.getvalue()})
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    for at in (8, central + 10):  # the method field of the local and the central header
+        data[at : at + 2] = struct.pack("<H", 99)
+    path.write_bytes(bytes(data))
+    refused(r"odd\.npz.*compression method", load_table, path)  # was NotImplementedError
+
+
 def test_unused_npz_members_are_never_read(tmp_path) -> None:
     junk = npy_header((HUGE,)) + b"\0" * 64
     x = io.BytesIO()

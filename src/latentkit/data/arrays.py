@@ -40,7 +40,16 @@ CHUNK_BYTES = 1 << 20
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _HEADER_ERRORS = (ValueError, SyntaxError, TypeError, OverflowError, tokenize.TokenError)
-_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error)
+#: what reading a damaged file or zip member raises (NotImplementedError: an unknown compression
+#: method; RuntimeError: an encrypted member)
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,5 +254,7 @@ def open_arrays(path: str | Path) -> dict[str, StoredArray | None]:
                     path, info.filename, shape, dtype, fortran, offset, info.file_size - offset
                 )
     except _READ_ERRORS as exc:
-        raise DataError(f"{path}: the file is empty or truncated ({exc}).") from exc
+        raise DataError(
+            f"{path}: cannot read the archive ({exc}); expected an .npz written by numpy.savez."
+        ) from exc
     return arrays
