@@ -8,7 +8,8 @@ The label is optional: a column name (CSV, Parquet), an array name inside an ``.
 integer column index. Integer labels are kept (they must be >= 0); text labels become codes
 in sorted order, with the names in ``meta["class_names"]``.
 
-Every feature must be numeric (bool counts as 0/1). Missing (empty or null) and infinite values
+Every feature must be numeric (bool counts as 0/1): text columns among the features are
+refused in one message naming them all (mixed-type tables are not supported yet). Missing (empty or null) and infinite values
 are refused, naming the column and how many rows, unless ``impute="mean"`` or ``"median"``
 fills them with the statistic of that column's finite values (stored in ``meta["imputed"]``),
 computed in float64 from the file's values. Values are not scaled: use
@@ -110,11 +111,42 @@ def _numeric_or_error(path: Path, name: str, column: pa.ChunkedArray) -> np.ndar
     bad = next(((r, v) for r, v in enumerate(values) if v is not None and not _parses(v)), None)
     if bad is None:  # every value parses (e.g. numbers stored as text)
         return np.array([np.nan if v is None else float(v) for v in values])
-    row, value = bad
-    raise DataError(
-        f"{path}: column {name!r} is not numeric ({kind}): row {row} (0-based, header not "
-        f"counted) holds {value!r}. Expected numbers only; drop the column with "
-        "features=[...] or use it as the label with label=..."
+    raise _not_numeric(path, [(name, kind, *bad)])
+
+
+def _first_text(column: pa.ChunkedArray) -> tuple[int, object] | None:
+    """(row, value) of the first value of a column that is not a number, or None; reads only
+    up to that value (a text column usually stops at its first row)."""
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return None
+    if pa.types.is_boolean(kind) or pa.types.is_null(kind):
+        return None
+    row = 0
+    for chunk in column.chunks:
+        for value in chunk.to_pylist():
+            if value is not None and not _parses(value):
+                return row, value
+            row += 1
+    return None
+
+
+def _not_numeric(path: Path, found: list[tuple[str, object, int, object]]) -> DataError:
+    """The error naming every non-numeric feature column ``(name, type, row, value)`` and how
+    to leave them out (mixed-type tables are not supported yet)."""
+    names = [name for name, *_ in found]
+    examples = "; ".join(
+        f"column {name!r} is not numeric ({kind}): row {row} (0-based, header not counted) "
+        f"holds {value!r:.40}"
+        for name, kind, row, value in found[:3]
+    )
+    more = f" ({len(found)} such columns in all: {_listing(names)})" if len(found) > 3 else ""
+    them = "it" if len(found) == 1 else "them"
+    flag = ",".join(names) if len(names) <= _SHOWN else ",".join(names[:_SHOWN]) + ",..."
+    return DataError(
+        f"{path}: {examples}{more}. Features must be numbers (columns of text or categories "
+        f"are not supported yet): leave {them} out with --drop {flag} (features=[...] in "
+        "Python), or use one as the label (--label, label=...)."
     )
 
 
@@ -187,7 +219,15 @@ class _ArrowSource:
         self.n_rows, self.has_label = table.num_rows, label is not None
 
     def check(self) -> None:
-        pass  # the table is in memory already
+        """Refuse every feature column that holds text, naming them all at once."""
+        found = []
+        for name, i in zip(self.names, self.index, strict=True):
+            column = self.table.column(i)
+            bad = _first_text(column)
+            if bad is not None:
+                found.append((name, column.type, *bad))
+        if found:
+            raise _not_numeric(self.path, found)
 
     def blocks(self) -> Iterator[Block]:
         for j, values in self.columns(list(range(len(self.index)))):
