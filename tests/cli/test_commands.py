@@ -186,7 +186,7 @@ def test_report_is_written(workdir):
             "--contamination",
         ),
         (["report", "vae", "--data", "digits", "--out", "r.pdf"], ".html"),
-        (["train", "--data", "digits", "--epochs", "x", "--out", "r"], "--epochs: expected a whole number, got 'x'"),
+        (["train", "--data", "digits", "--epochs", "x", "--out", "r"], "expected a whole number"),
         (["nosuchcommand"], "invalid choice"),
     ],
 )

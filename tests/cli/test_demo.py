@@ -43,6 +43,8 @@ def test_demo_writes_a_complete_self_contained_report(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "using digits" in result.stdout
+    for key in ("vae", "vae2", "dae"):  # a progress line per epoch while it trains
+        assert f"  {key} epoch 1/1: train_loss" in result.stdout, result.stdout
     assert "wrote d/report.html" in result.stdout
     parser = _Collect()
     parser.feed((tmp_path / "d" / "report.html").read_text())

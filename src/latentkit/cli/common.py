@@ -14,6 +14,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "MAX_COUNT",
@@ -22,6 +23,7 @@ __all__ = [
     "add_model_arguments",
     "add_run_arguments",
     "count",
+    "epoch_printer",
     "fraction",
     "model_ref",
     "number",
@@ -203,3 +205,18 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, data: bool = True) -> 
         parser.add_argument("--split", default=None,
                             help="split (default: test for named datasets, all rows of a file "
                             "or folder)")  # fmt: skip
+
+
+def epoch_printer(epochs: int, prefix: str = "") -> Any:
+    """A training callback that prints one line per epoch: the losses and the seconds taken
+    (imported lazily: building the parsers must not import torch)."""
+    from latentkit.training import Callback
+
+    class EpochPrinter(Callback):
+        def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Any) -> None:
+            losses = ", ".join(
+                f"{k} {v:.4f}" for k, v in record.items() if k.endswith("_loss") and v is not None
+            )
+            say(f"{prefix}epoch {epoch}/{epochs}: {losses} ({record['seconds']:.1f} s)")
+
+    return EpochPrinter()

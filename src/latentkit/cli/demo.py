@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from latentkit.cli.common import add_command, say
+from latentkit.cli.common import add_command, epoch_printer, say
 
 __all__ = ["add_parser", "run"]
 
@@ -119,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
                              num_threads=threads, **train_options)  # fmt: skip
         model = _untrained(key, image, hidden, config.seed)
         t0 = time.perf_counter()
-        history = Trainer(config).fit(model, train, out=out / key)
+        printer = epoch_printer(config.epochs, prefix=f"  {key} ")
+        history = Trainer(config, callbacks=[printer]).fit(model, train, out=out / key)
         final = history.records[-1]["train_loss"]
         say(f"  trained {key}: {epochs[key]} epochs in {time.perf_counter() - t0:.0f} s, "
             f"final loss {final:.2f}")  # fmt: skip
