@@ -5,16 +5,34 @@ never imports more than the one model module and adding a model is one line here
 
 :func:`create_model` builds a model from plain JSON fields, with its initial weights drawn
 under a seed when one is given (:func:`latentkit._seeding.build_seeded`).
-:func:`data_defaults` holds the config defaults that depend on the kind of data rather than on
-the model alone: tables are standardised (zero mean, unit variance per column, real values of
-either sign), so a model for a table gets a gaussian likelihood (VAE family) or a squared-error
-reconstruction (autoencoder) instead of the Bernoulli/BCE defaults meant for images in [0, 1].
+:func:`data_defaults` holds the config defaults that depend on the data rather than on the
+model alone, and :func:`training_length` the number of epochs. For a table of ``n`` rows and
+``d`` features (standardised: zero mean, unit variance per column, real values of either sign):
+
+- the likelihood: gaussian (VAE family) or a squared-error reconstruction (autoencoder) instead
+  of the Bernoulli/BCE defaults meant for images in [0, 1];
+- the code: smaller than the number of features, ``min(16, max(2, d // 2), d - 1)`` (at
+  least 1): 2 for 4 features, 6 for 13, 15 for 30, 16 from 32 on. A code as wide as the
+  input can learn the identity, which reconstructs everything, anomalies included;
+- the network (MLP): two hidden layers, the first ``2 * d`` rounded up to a power of two
+  within [32, cap] and the second half of it (at least twice the code); the cap grows with the
+  rows, 64 below 2,000 rows, 128 below 20,000, else 256, so that a small table does not get
+  a network with far more weights than it has values (the image default, 512-256, has about
+  280,000 weights for 30 features);
+- a conditional model: as many classes as the labels hold;
+- the training length counted in optimisation steps, as :mod:`latentkit.sklearn` does:
+  ``ceil(TABLE_STEPS / batches per epoch)`` epochs within :data:`TABLE_EPOCHS` (150 rows in
+  batches of 128: 400 epochs, 800 steps; 100,000 rows: 10 epochs), where the image default of
+  10 epochs would be about 20 steps on a small table.
+
+Images keep the configs' own defaults (and 10 epochs). Explicit settings always win.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from typing import TYPE_CHECKING, Any
 
 from latentkit._seeding import build_seeded
@@ -23,7 +41,19 @@ from latentkit.errors import ConfigError
 if TYPE_CHECKING:
     from latentkit.models.base import AbstractModel
 
-__all__ = ["MODELS", "NETWORKS", "create_model", "data_defaults", "get_model_class"]
+__all__ = [
+    "MODELS",
+    "NETWORKS",
+    "TABLE_EPOCHS",
+    "TABLE_STEPS",
+    "create_model",
+    "data_defaults",
+    "epochs_for_steps",
+    "get_model_class",
+    "table_code_size",
+    "table_hidden",
+    "training_length",
+]
 
 #: model_type -> "module:ClassName"
 MODELS: dict[str, str] = {
@@ -68,8 +98,50 @@ def get_model_class(model_type: str) -> type[AbstractModel]:
 TABLE_DEFAULTS: dict[str, Any] = {"likelihood": "gaussian", "reconstruction": "mse"}
 
 
-def data_defaults(model_type: str, *, is_image: bool) -> dict[str, Any]:
-    """Config fields that a model of ``model_type`` should default to for this kind of data.
+#: optimisation steps aimed at on a table, and the bounds on the epochs that gives
+TABLE_STEPS = 800
+TABLE_EPOCHS = (10, 500)
+
+
+def table_code_size(n_features: int) -> int:
+    """The default code size for ``n_features`` features: below ``n_features`` (from 2 on)."""
+    return max(1, min(16, max(2, n_features // 2), n_features - 1))
+
+
+def table_hidden(n_features: int, n_samples: int) -> tuple[int, int]:
+    """The default MLP widths for a table of ``n_samples`` rows and ``n_features`` features."""
+    cap = 64 if n_samples < 2_000 else 128 if n_samples < 20_000 else 256
+    first = min(cap, max(32, 2 ** math.ceil(math.log2(max(1, 2 * n_features)))))
+    return first, max(first // 2, 2 * table_code_size(n_features))
+
+
+def epochs_for_steps(n_samples: int, batch_size: int, steps: int, bounds: tuple[int, int]) -> int:
+    """``ceil(steps / batches per epoch)`` within ``bounds``: the epochs that make about
+    ``steps`` optimisation steps on ``n_samples`` rows (shared with :mod:`latentkit.sklearn`)."""
+    batches = max(1, math.ceil(n_samples / batch_size))
+    low, high = bounds
+    return min(high, max(low, math.ceil(steps / batches)))
+
+
+def training_length(*, is_image: bool, n_samples: int, batch_size: int) -> dict[str, int]:
+    """TrainConfig fields for the length of training: ``{}`` for images (10 epochs); for a
+    table of ``n_samples`` training rows, the epochs of :data:`TABLE_STEPS` steps (within
+    :data:`TABLE_EPOCHS`) and a checkpoint every twentieth of them."""
+    if is_image:
+        return {}
+    epochs = epochs_for_steps(n_samples, batch_size, TABLE_STEPS, TABLE_EPOCHS)
+    return {"epochs": epochs, "checkpoint_every": max(1, epochs // 20)}
+
+
+def data_defaults(
+    model_type: str,
+    *,
+    is_image: bool,
+    n_features: int | None = None,
+    n_samples: int | None = None,
+    n_classes: int | None = None,
+) -> dict[str, Any]:
+    """Config fields that a model of ``model_type`` should default to for this data.
 
     Parameters
     ----------
@@ -78,18 +150,44 @@ def data_defaults(model_type: str, *, is_image: bool) -> dict[str, Any]:
     is_image : bool
         True for images in [0, 1] (the config defaults already fit them: nothing is added);
         False for standardised tables: :data:`TABLE_DEFAULTS` restricted to the fields of the
-        model's config.
+        model's config and, given the table's size, the sizes described in the module
+        docstring.
+    n_features, n_samples : int, optional
+        The table's features ``d`` and training rows ``n``: with both, the code size
+        (:func:`table_code_size`) and the network (:func:`table_hidden`).
+    n_classes : int, optional
+        Classes of the labels, for the models that have ``num_classes``.
 
     Returns
     -------
     dict
         Plain JSON field values; explicit user settings should override them, e.g.
-        ``create_model(t, shape, **{**data_defaults(t, is_image=False), **user_fields})``.
+        ``create_model(t, shape, **{**data_defaults(t, is_image=False), **user_fields})``
+        (a ``network`` default is a whole network, to be updated key by key).
     """
     if is_image:
         return {}
-    names = {f.name for f in dataclasses.fields(get_model_class(model_type).config_class)}
-    return {name: value for name, value in TABLE_DEFAULTS.items() if name in names}
+    fields = {f.name: f for f in dataclasses.fields(get_model_class(model_type).config_class)}
+    out = {name: value for name, value in TABLE_DEFAULTS.items() if name in fields}
+    if n_classes is not None and "num_classes" in fields:
+        out["num_classes"] = max(2, n_classes)
+    if n_features is None or n_samples is None:
+        return out
+    code = table_code_size(n_features)
+    if "latent_dim" in fields:
+        out["latent_dim"] = code
+    if "top_latent_dim" in fields:  # the hierarchical model's upper code: smaller again
+        out["top_latent_dim"] = max(1, code // 2)
+    if "network" in fields:
+        field = fields["network"]
+        network = (
+            field.default_factory()  # type: ignore[misc]
+            if field.default is dataclasses.MISSING
+            else field.default
+        )
+        hidden = table_hidden(n_features, n_samples)
+        out["network"] = dataclasses.replace(network, kind="mlp", hidden=hidden).to_dict()
+    return out
 
 
 def create_model(

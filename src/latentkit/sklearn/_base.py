@@ -35,6 +35,7 @@ from latentkit.data.dataset import Dataset
 from latentkit.data.transforms import Standardizer
 from latentkit.evaluation.evaluate import batched
 from latentkit.models.base import AbstractModel
+from latentkit.models.registry import epochs_for_steps
 from latentkit.training.config import TrainConfig
 from latentkit.training.trainer import Trainer
 
@@ -99,9 +100,9 @@ class LatentEstimatorBase(BaseEstimator):
     def _epochs(self, n_samples: int) -> int:
         if self.epochs is not None:
             return int(self.epochs)
-        batches = math.ceil(n_samples / self.batch_size)
-        low, high = self._auto_epochs
-        return min(high, max(low, math.ceil(self._auto_steps / batches)))
+        # the same rule as latentkit train's table defaults (models.registry)
+        return epochs_for_steps(n_samples, int(self.batch_size), self._auto_steps,
+                                self._auto_epochs)  # fmt: skip
 
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
