@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, str] = {
     "anomaly": "anomaly_cmd",
     "report": "report_cmd",
     "serve": "serve",
+    "models": "models_cmd",
     "demo": "demo",
 }
 

@@ -36,11 +36,15 @@ ARRAY_SUFFIXES = (".npy", ".csv", ".parquet")
 def open_run(path: str) -> Any:
     """The model of a run folder (or a saved model folder), in eval mode."""
     import latentkit
+    from latentkit import zoo
     from latentkit.errors import CheckpointError
 
     folder = Path(path)
     if not folder.exists():
-        raise UsageError(f"run folder {folder} does not exist (train one with 'latentkit train')")
+        raise UsageError(
+            f"run folder {folder} does not exist and is not a pretrained model (train one "
+            f"with 'latentkit train', or use one of: {', '.join(zoo.names())})"
+        )
     try:
         return latentkit.load(folder)
     except CheckpointError as exc:
@@ -76,10 +80,14 @@ def load_data_for(
     *,
     limit: int | None = None,
     options: dict[str, Any] | None = None,
+    columns: dict[str, Any] | None = None,
 ):
     """Load ``data`` (or the run's own dataset) shaped and scaled for ``model``.
 
-    ``options`` are passed to :func:`latentkit.datasets.load` (e.g. ``download=False``)."""
+    ``options`` are passed to :func:`latentkit.datasets.load` (e.g. ``download=False``). A
+    table file is read through :func:`latentkit.data.columns.load_columns`: the columns the
+    run recorded in ``preprocessing.json`` (its features in its order, its label), with
+    ``columns`` (``label``, ``features``, ``drop``: the command's flags) on top."""
     from latentkit.data.transforms import scaler_from_dict
     from latentkit.datasets import load
     from latentkit.errors import CheckpointError, DataError
@@ -97,7 +105,13 @@ def load_data_for(
         from latentkit.datasets import available
 
         split = "test" if name in available() else "train"
-    dataset = load(name, split, **(options or {}))
+    chosen = {key: value for key, value in (columns or {}).items() if value is not None}
+    if _is_table_file(name):
+        dataset = _load_table_for(name, split, prep, run, chosen, options or {})
+    elif chosen:
+        raise UsageError(f"--{', --'.join(chosen)}: only for table files, and {name} is not one")
+    else:
+        dataset = load(name, split, **(options or {}))
     if limit is not None:
         dataset = dataset.subset(slice(0, limit))
     if dataset.shape != tuple(model.input_shape):
@@ -125,10 +139,28 @@ def load_data_for(
     return dataset
 
 
+def _is_table_file(name: str) -> bool:
+    from latentkit.data.columns import is_table_file
+
+    return is_table_file(name)
+
+
+def _load_table_for(
+    name: str, split: str, prep: dict, run: str, chosen: dict[str, Any], options: dict
+) -> Any:
+    """A table file's columns as the run recorded them (all columns for older runs)."""
+    from latentkit.data.columns import ColumnRecord, load_columns
+
+    recorded = prep.get("columns")
+    where = str(Path(run) / PREPROCESSING_FILE)
+    record = None if recorded is None else ColumnRecord.from_dict(recorded, where)
+    return load_columns(name, split, record=record, **chosen, **options)
+
+
 def _written_by_the_trainer(folder: Path, model: Any) -> bool:
     """The folder is a training run (checkpoints, metrics or a train config), not a bare
     model folder from ``model.save``."""
-    metadata = getattr(model, "metadata", None) or {}
+    metadata = model.metadata
     return (
         (folder / "checkpoints").is_dir()
         or (folder / "metrics.jsonl").exists()
@@ -157,8 +189,12 @@ def _check_suffix(path: str, allowed: tuple[str, ...]) -> Path:
     return out
 
 
-def write_table(path: str, values: np.ndarray, columns: list[str]) -> Path:
-    """Write a 2-D array as ``.npy``, ``.csv`` or ``.parquet`` (chosen by the extension)."""
+def write_table(
+    path: str, values: np.ndarray, columns: list[str], *, text: dict[str, list[str]] | None = None
+) -> Path:
+    """Write a 2-D array as ``.npy``, ``.csv`` or ``.parquet`` (chosen by the extension).
+
+    ``text`` columns follow the numbers in CSV and Parquet; ``.npy`` holds the numbers only."""
     from latentkit._io import atomic_path
 
     out = _check_suffix(path, ARRAY_SUFFIXES)
@@ -170,7 +206,7 @@ def write_table(path: str, values: np.ndarray, columns: list[str]) -> Path:
         else:
             import pyarrow as pa
 
-            table = pa.table({name: values[:, i] for i, name in enumerate(columns)})
+            table = pa.table({name: values[:, i] for i, name in enumerate(columns)} | (text or {}))
             if out.suffix.lower() == ".csv":
                 import pyarrow.csv as pacsv
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from latentkit.cli.common import add_command, count, say
+from latentkit.cli.common import add_command, add_model_arguments, count, say
 
 __all__ = ["add_parser", "run"]
 
@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "Explore a trained model's latent space in the browser.",
         "  latentkit serve runs/vae --port 8000 --data mnist\n  then open http://127.0.0.1:8000/",
     )
-    parser.add_argument("run", metavar="RUN", help="a saved model folder (config.json + weights)")
+    add_model_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument(
