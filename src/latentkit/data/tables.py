@@ -9,12 +9,12 @@ integer column index. Integer labels are kept (they must be >= 0); text labels b
 in sorted order, with the names in ``meta["class_names"]``.
 
 Every feature must be numeric (bool counts as 0/1): text columns among the features are
-refused in one message naming them all (mixed-type tables are not supported yet). Missing (empty or null) and infinite values
-are refused, naming the column and how many rows, unless ``impute="mean"`` or ``"median"``
-fills them with the statistic of that column's finite values (stored in ``meta["imputed"]``),
-computed in float64 from the file's values. Values are not scaled: use
-:mod:`latentkit.data.transforms` for that. Every value becomes the nearest float32: integers
-beyond 2**24 lose precision, which includes integers that no float64 holds exactly either
+refused in one message naming them all (mixed-type tables are not supported yet). Missing
+(empty or null) and infinite values are refused, naming the column and how many rows, unless
+``impute="mean"`` or ``"median"`` fills them with the statistic of that column's finite values
+(stored in ``meta["imputed"]``), computed in float64 from the file's values. Values are not
+scaled: use :mod:`latentkit.data.transforms` for that. Every value becomes the nearest float32:
+integers beyond 2**24 lose precision, which includes integers that no float64 holds exactly either
 (CSV integers beyond 2**53, Parquet ``uint64``); they load rounded rather than fail.
 
 Memory and time (see :mod:`latentkit.data.limits`):
