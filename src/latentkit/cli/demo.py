@@ -139,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
     restorations = [
         Restoration("denoise (sigma 0.5)", noisy, denoise(dae, noisy), clean),
         Restoration("inpaint (VAE latent optimisation)", masked,
-                    inpaint.inpaint(vae, clean, missing, method="latent_optimisation"), clean),
+                    inpaint.inpaint(vae, clean, missing, method="latent_optimisation"), clean,
+                    mask=missing),
     ]  # fmt: skip
     outliers, outlier_name = _anomalies(name, test)
     normal_scores = anomaly.anomaly_scores(vae, test.x[:2000], "elbo")
