@@ -5,8 +5,9 @@ names columns to leave out of "every column but the label"; ``label`` names the 
 The choice is recorded with the run (:class:`ColumnRecord`, in ``preprocessing.json``) together
 with the class names of a text label, and every later use of the run reads the same columns
 from a new file (:func:`match`): the run's features in the run's order, whatever their order in
-the file, and the label when the file has it. A file that lacks one of the run's features, or
-holds columns that are neither features, the label nor dropped, is refused with one message
+the file, and the label when the file has it; the columns training left out may be there too.
+A file that lacks one of the run's features, or holds columns that are neither features, the
+label nor left out by training or by ``drop``, is refused with one message
 naming the missing and the unexpected columns (extra columns are dropped only when asked, so
 that a renamed or shifted column is never silently skipped). Text labels are coded as the run
 coded them (:func:`recode_labels`), whichever classes the new file holds.
@@ -67,17 +68,22 @@ class ColumnRecord:
         The label column (None: trained without labels).
     class_names : tuple of str or None
         The classes of a text label, in the order of their integer codes.
+    ignored : tuple of str
+        The other columns of the training file (dropped, or not among ``features``): a later
+        file may hold them too.
     """
 
     features: tuple[str, ...]
     label: str | None = None
     class_names: tuple[str, ...] | None = None
+    ignored: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(self.features),
             "label": self.label,
             "class_names": None if self.class_names is None else list(self.class_names),
+            "ignored": list(self.ignored),
         }
 
     @classmethod
@@ -90,12 +96,11 @@ class ColumnRecord:
                 f"{where}: its 'columns' {what}; retrain the run or restore the file."
             )
 
-        if not isinstance(document, dict) or not set(document) <= {
-            "features", "label", "class_names"
-        }:  # fmt: skip
-            raise bad("must be an object with 'features', 'label' and 'class_names'")
+        keys = {"features", "label", "class_names", "ignored"}
+        if not isinstance(document, dict) or not set(document) <= keys:
+            raise bad("must be an object with 'features', 'label', 'class_names', 'ignored'")
         features, label = document.get("features"), document.get("label")
-        classes = document.get("class_names")
+        classes, ignored = document.get("class_names"), document.get("ignored", [])
         if not isinstance(features, list) or not features:
             raise bad("'features' must be a non-empty list of column names")
         if not all(isinstance(f, str) for f in features) or len(set(features)) != len(features):
@@ -106,7 +111,10 @@ class ColumnRecord:
             not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)
         ):
             raise bad("'class_names' must be null or a list of text")
-        return cls(tuple(features), label, None if classes is None else tuple(classes))
+        if not isinstance(ignored, list) or not all(isinstance(c, str) for c in ignored):
+            raise bad("'ignored' must be a list of column names")
+        classes = None if classes is None else tuple(classes)
+        return cls(tuple(features), label, classes, tuple(ignored))
 
 
 def is_table_file(name: str | Path) -> bool:
@@ -250,7 +258,7 @@ def match(
     if label is None and record.label is not None and record.label in present:
         label = record.label
     missing = [c for c in record.features if c not in present]
-    ignored = run_features | set(drop or []) | {label, record.label}
+    ignored = run_features | set(record.ignored) | set(drop or []) | {label, record.label}
     extra = [] if features is not None else [c for c in names if c not in ignored]
     if missing or extra:
         parts = []
@@ -355,6 +363,9 @@ def load_columns(
         stored_label = int(label)  # a column index
     data = load_table(path, split, features=_as_stored(chosen, path), label=stored_label, **options)
     data.meta["columns"] = list(chosen)
+    if record is None:
+        kept = set(chosen) | {label}
+        data.meta["ignored"] = [c for c in names if c not in kept]
     if label is not None:
         data.meta["label"] = label
     if record is not None and record.class_names is not None and data.y is not None:

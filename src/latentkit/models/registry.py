@@ -6,8 +6,9 @@ never imports more than the one model module and adding a model is one line here
 :func:`create_model` builds a model from plain JSON fields, with its initial weights drawn
 under a seed when one is given (:func:`latentkit._seeding.build_seeded`).
 :func:`data_defaults` holds the config defaults that depend on the data rather than on the
-model alone, and :func:`training_length` the number of epochs. For a table of ``n`` rows and
-``d`` features (standardised: zero mean, unit variance per column, real values of either sign):
+model alone, and :func:`training_defaults` the batch size and the epochs. For a table of ``n``
+training rows and ``d`` features (standardised: zero mean, unit variance per column, real
+values of either sign):
 
 - the likelihood: gaussian (VAE family) or a squared-error reconstruction (autoencoder) instead
   of the Bernoulli/BCE defaults meant for images in [0, 1];
@@ -18,12 +19,14 @@ model alone, and :func:`training_length` the number of epochs. For a table of ``
   within [32, cap] and the second half of it (at least twice the code); the cap grows with the
   rows, 64 below 2,000 rows, 128 below 20,000, else 256, so that a small table does not get
   a network with far more weights than it has values (the image default, 512-256, has about
-  280,000 weights for 30 features);
+  300,000 weights for 30 features);
 - a conditional model: as many classes as the labels hold;
 - the training length counted in optimisation steps, as :mod:`latentkit.sklearn` does:
-  ``ceil(TABLE_STEPS / batches per epoch)`` epochs within :data:`TABLE_EPOCHS` (150 rows in
-  batches of 128: 400 epochs, 800 steps; 100,000 rows: 10 epochs), where the image default of
-  10 epochs would be about 20 steps on a small table.
+  ``ceil(TABLE_STEPS / batches per epoch)`` epochs within :data:`TABLE_EPOCHS`, in batches of
+  about a tenth of the rows (a power of two within [16, 128]), so that a small table makes
+  several steps per epoch: 150 rows in batches of 16 give 80 epochs of 10 steps; 1,000 rows in
+  batches of 64, 50 epochs; 100,000 rows in batches of 128, 10 epochs. The image defaults
+  (batches of 128, 10 epochs) would make 20 steps on a table of 150 rows.
 
 Images keep the configs' own defaults (and 10 epochs). Explicit settings always win.
 """
@@ -50,9 +53,10 @@ __all__ = [
     "data_defaults",
     "epochs_for_steps",
     "get_model_class",
+    "table_batch_size",
     "table_code_size",
     "table_hidden",
-    "training_length",
+    "training_defaults",
 ]
 
 #: model_type -> "module:ClassName"
@@ -100,7 +104,9 @@ TABLE_DEFAULTS: dict[str, Any] = {"likelihood": "gaussian", "reconstruction": "m
 
 #: optimisation steps aimed at on a table, and the bounds on the epochs that gives
 TABLE_STEPS = 800
-TABLE_EPOCHS = (10, 500)
+TABLE_EPOCHS = (10, 200)
+#: batches per epoch aimed at by the batch size of a table
+TABLE_BATCHES = 10
 
 
 def table_code_size(n_features: int) -> int:
@@ -123,14 +129,29 @@ def epochs_for_steps(n_samples: int, batch_size: int, steps: int, bounds: tuple[
     return min(high, max(low, math.ceil(steps / batches)))
 
 
-def training_length(*, is_image: bool, n_samples: int, batch_size: int) -> dict[str, int]:
-    """TrainConfig fields for the length of training: ``{}`` for images (10 epochs); for a
-    table of ``n_samples`` training rows, the epochs of :data:`TABLE_STEPS` steps (within
-    :data:`TABLE_EPOCHS`) and a checkpoint every twentieth of them."""
+def table_batch_size(n_samples: int) -> int:
+    """The default batch size for ``n_samples`` training rows: about a tenth of them, as a
+    power of two within [16, 128]."""
+    per_batch = max(1, n_samples // TABLE_BATCHES)
+    return max(16, min(128, 2 ** math.floor(math.log2(per_batch))))
+
+
+def training_defaults(
+    *, is_image: bool, n_samples: int, batch_size: int | None = None, epochs: int | None = None
+) -> dict[str, int]:
+    """TrainConfig fields sized by the data: ``{}`` for images (the config's 10 epochs of
+    batches of 128); for a table of ``n_samples`` training rows, the batch size, the epochs of
+    :data:`TABLE_STEPS` steps within :data:`TABLE_EPOCHS` and a checkpoint every twentieth of
+    them. A ``batch_size`` or ``epochs`` given is the user's: it is not returned, and the
+    epochs are counted in batches of the given size."""
     if is_image:
         return {}
-    epochs = epochs_for_steps(n_samples, batch_size, TABLE_STEPS, TABLE_EPOCHS)
-    return {"epochs": epochs, "checkpoint_every": max(1, epochs // 20)}
+    out = {} if batch_size is not None else {"batch_size": table_batch_size(n_samples)}
+    if epochs is None:
+        size = batch_size if batch_size is not None else out["batch_size"]
+        epochs = epochs_for_steps(n_samples, size, TABLE_STEPS, TABLE_EPOCHS)
+        out |= {"epochs": epochs, "checkpoint_every": max(1, epochs // 20)}
+    return out
 
 
 def data_defaults(
