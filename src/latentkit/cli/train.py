@@ -1,28 +1,44 @@
 """``latentkit train``: train a model on a dataset and write a run folder.
 
 Settings come from an optional JSON file (``--config``) and from flags; a flag given on the
-command line overrides the file. The file holds::
+command line overrides the file. The file holds (every key optional)::
 
     {"data": "mnist", "model": "vae", "val_fraction": 0.1,
+     "columns": {"label": "species", "features": null, "drop": ["id"]},
      "model_config": {"latent_dim": 32, "beta": 4.0, "network": {"hidden": [512, 256]}},
      "train": {"epochs": 20, "batch_size": 256, "binarize": "dynamic"}}
 
 ``model_config`` takes the fields of the model's config class (``input_shape`` comes from the
 data) and ``train`` those of :class:`latentkit.training.TrainConfig`; both are validated like a
-saved ``config.json`` (unknown keys and wrong types are refused).
+saved ``config.json`` (unknown keys and wrong types are refused). ``columns`` chooses a table's
+columns (:mod:`latentkit.cli.columns`). ``--print-config`` prints the full effective settings
+in this schema (every field, with the defaults sized by the data filled in) and exits without
+training; given back as ``--config``, they train the same run.
+
+Defaults that depend on the data are decided beside the models
+(:func:`latentkit.models.registry.data_defaults` and ``training_length``): for a table, a
+gaussian likelihood, a code smaller than its features, a network sized by its features and
+rows, and a training length of about 800 optimisation steps.
+
+The run folder: ``--out`` must not hold a run already (``config.json``, ``checkpoints/``,
+``metrics.jsonl``, ...) unless ``--resume`` continues it or ``--overwrite`` replaces it
+(:mod:`latentkit.cli.run_folder`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
+from latentkit.cli.columns import add_column_arguments
 from latentkit.cli.common import add_command, count, number, say, seed
 from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no torch
 
 __all__ = ["add_parser", "run"]
 
-_FILE_KEYS = {"data", "model", "val_fraction", "model_config", "train"}
+_FILE_KEYS = {"data", "model", "val_fraction", "columns", "model_config", "train"}
+_COLUMN_KEYS = ("label", "features", "drop")
 #: flag destination -> key of the "train" section
 _TRAIN_FLAGS = {
     "epochs": "epochs",
@@ -33,6 +49,36 @@ _TRAIN_FLAGS = {
     "binarize": "binarize",
     "amp": "amp",
 }
+#: flag destination -> key of model_config's "network"
+_NETWORK_FLAGS = {"network": "kind", "hidden": "hidden", "channels": "channels"}
+
+_SCHEMA = """
+--config FILE: a JSON object; every key is optional and a flag given overrides it:
+  {"data": "mnist", "model": "vae", "val_fraction": 0.1,
+   "columns": {"label": "species", "features": null, "drop": ["id"]},
+   "model_config": {"latent_dim": 32, "beta": 4.0, "network": {"hidden": [512, 256]}},
+   "train": {"epochs": 20, "batch_size": 256, "lr": 0.001, "binarize": "dynamic"}}
+model_config: the fields of the model's config (input_shape comes from the data); train: the
+fields of latentkit.training.TrainConfig; columns: a table's label, features or dropped columns.
+--print-config prints every setting in this form and exits; give it back with --config.
+
+defaults sized by a table of n rows and d features (latentkit.models.registry):
+  code min(16, max(2, d // 2), d - 1); hidden layers 2d rounded up to a power of two within
+  [32, 64 (n < 2,000) / 128 (n < 20,000) / 256] and half of it; batches of about n / 10 (a
+  power of two in 16..128); epochs for about 800 steps within 10..200 (150 rows: 80 epochs);
+  a gaussian likelihood (VAEs) or squared error (autoencoder).
+"""
+
+
+def _widths(text: str) -> list[int]:
+    """An argparse type: comma-separated positive widths (``256,128``)."""
+    parse = count(1, 1_000_000)
+    try:
+        return [parse(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers >= 1 such as 256,128, got {text!r}"
+        ) from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -41,33 +87,128 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         name,
         "Train a model on a dataset; write config, weights, metrics and checkpoints.",
         "  latentkit train --data mnist --model vae --latent-dim 32 --epochs 20 --out runs/vae\n"
+        "  latentkit train --data mnist --network conv --channels 32,64 --out runs/conv\n"
+        "  latentkit train --data my.csv --label y --drop id --out runs/table\n"
+        "  latentkit train --data my.csv --label y --print-config > table.json\n"
         "  latentkit train --config vae.json --out runs/vae --resume",
     )
-    parser.add_argument("--data", default=None, help="dataset name, image folder or table file")
-    parser.add_argument("--model", default=None, help="model type (default: vae), e.g. ae, vae")
-    parser.add_argument(
-        "--latent-dim", type=count(1, 100_000), default=None, help="size of the code"
+    parser.epilog += "\n" + _SCHEMA
+    add = parser.add_argument
+    add(
+        "--data",
+        default=None,
+        help="dataset name (mnist, fashion-mnist, digits), image folder "
+        "or table file (.csv, .parquet, .npy, .npz); required, here or in --config",
     )
-    parser.add_argument("--epochs", type=count(1), default=None, help="passes over the data")
-    parser.add_argument("--batch-size", type=count(1), default=None, help="samples per step")
-    parser.add_argument(
-        "--lr", type=number(0, None, low_open=True), default=None, help="learning rate"
+    add("--model", default=None, help="model type, e.g. vae, ae, cvae, hvae (default: vae)")
+    add(
+        "--latent-dim",
+        type=count(1, 100_000),
+        default=None,
+        help="size of the code (default: "
+        "tables min(16, max(2, d // 2), d - 1) for d features; images the model's own, 16 for "
+        "a VAE, 32 for an autoencoder)",
     )
-    parser.add_argument("--seed", type=seed, default=None, help="seed of initialisation and data")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default=None)
-    parser.add_argument("--amp", choices=["none", "bf16", "fp16"], default=None,
-                        help="mixed precision (for GPUs; fp16 adds a gradient scaler)")  # fmt: skip
-    parser.add_argument("--binarize", choices=["none", "dynamic"], default=None,
-                        help="dynamic: a fresh Bernoulli draw of every batch")  # fmt: skip
-    parser.add_argument("--val-fraction", type=number(0, 1, high_open=True), default=None,
-                        help="share of the training split held out for validation "
-                        "(default 0.1; 0 trains without validation)")  # fmt: skip
-    parser.add_argument("--corruption", default=None, metavar="KIND:AMOUNT",
-                        help="train a denoising/inpainting model on corrupted inputs, e.g. "
-                        f"gaussian:0.5; KIND is one of {', '.join(CORRUPTIONS)}")  # fmt: skip
-    parser.add_argument("--config", default=None, metavar="FILE", help="JSON settings file")
-    parser.add_argument("--out", required=True, help="run folder to write")
-    parser.add_argument("--resume", action="store_true", help="continue from its checkpoints")
+    add(
+        "--network",
+        choices=["mlp", "conv", "resconv"],
+        default=None,
+        help="encoder/decoder: an MLP, or strided or residual convolutions for images "
+        "(default: mlp)",
+    )
+    add(
+        "--hidden",
+        type=_widths,
+        default=None,
+        metavar="W,...",
+        help="MLP widths in encoder "
+        "order, e.g. 256,128 (default: tables sized by d and n, e.g. 32,16; images 512,256)",
+    )
+    add(
+        "--channels",
+        type=_widths,
+        default=None,
+        metavar="C,...",
+        help="conv channels per stage, each halving H and W (default: 32,64)",
+    )
+    add(
+        "--epochs",
+        type=count(1),
+        default=None,
+        help="passes over the data (default: images 10; tables enough for about 800 steps, "
+        "within 10..200)",
+    )
+    add(
+        "--batch-size",
+        type=count(1),
+        default=None,
+        help="samples per step (default: images 128; tables about a tenth of the rows, a "
+        "power of two within 16..128)",
+    )
+    add(
+        "--lr",
+        type=number(0, None, low_open=True),
+        default=None,
+        help="learning rate of Adam (default: 0.001)",
+    )
+    add(
+        "--seed",
+        type=seed,
+        default=None,
+        help="seed of the weights, the validation split and the batches (default: 0)",
+    )
+    add(
+        "--device",
+        choices=["auto", "cpu", "cuda", "mps"],
+        default=None,
+        help="where to train (default: auto, a GPU when there is one)",
+    )
+    add(
+        "--amp",
+        choices=["none", "bf16", "fp16"],
+        default=None,
+        help="mixed precision (for GPUs; fp16 adds a gradient scaler) (default: none)",
+    )
+    add(
+        "--binarize",
+        choices=["none", "dynamic"],
+        default=None,
+        help="dynamic: a fresh Bernoulli draw of every batch (default: none)",
+    )
+    add(
+        "--val-fraction",
+        type=number(0, 1, high_open=True),
+        default=None,
+        help="share of the training split held out for validation "
+        "(default: 0.1; 0 trains without validation)",
+    )
+    add(
+        "--corruption",
+        default=None,
+        metavar="KIND:AMOUNT",
+        help="train a denoising/inpainting model on corrupted inputs, e.g. gaussian:0.5; KIND "
+        f"is one of {', '.join(CORRUPTIONS)} (default: none)",
+    )
+    add(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="JSON settings file (the schema below; default: none)",
+    )
+    add("--out", default=None, help="run folder to write (required unless --print-config)")
+    add("--resume", action="store_true", help="continue the run in --out from its checkpoints")
+    add(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --out: first delete its "
+        "checkpoints, metrics, weights, config and preprocessing (nothing else)",
+    )
+    add(
+        "--print-config",
+        action="store_true",
+        help="print the full effective settings as JSON (the --config schema) and exit",
+    )
+    add_column_arguments(parser, training=True)
     return parser
 
 
@@ -89,19 +230,30 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         _check_file_types(args.config, settings)
     model_config = dict(settings.get("model_config") or {})
     train = dict(settings.get("train") or {})
+    columns = {key: (settings.get("columns") or {}).get(key) for key in _COLUMN_KEYS}
     if args.latent_dim is not None:
         model_config["latent_dim"] = args.latent_dim
+    network = {key: getattr(args, dest) for dest, key in _NETWORK_FLAGS.items()}
+    network = {key: value for key, value in network.items() if value is not None}
+    if network:
+        given = model_config.get("network")
+        model_config["network"] = {**(given if isinstance(given, dict) else {}), **network}
     for dest, key in _TRAIN_FLAGS.items():
         if getattr(args, dest) is not None:
             train[key] = getattr(args, dest)
     if args.corruption is not None:
         train["corruption"] = _corruption(args.corruption)
+    if args.features is not None or args.drop is not None:  # a flag replaces the file's choice
+        columns["features"], columns["drop"] = args.features, args.drop
+    if args.label is not None:
+        columns["label"] = args.label
     return {
         "data": args.data or settings.get("data"),
         "model": args.model or settings.get("model") or "vae",
         "val_fraction": settings.get("val_fraction", 0.1)
         if args.val_fraction is None
         else args.val_fraction,
+        "columns": columns,
         "model_config": model_config,
         "train": train,
     }
@@ -112,6 +264,7 @@ _FILE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "data": ((str,), "a dataset name or a path"),
     "model": ((str,), "a model type such as 'vae'"),
     "val_fraction": ((int, float), "a number in [0, 1)"),
+    "columns": ((dict,), "an object with 'label', 'features' and 'drop'"),
     "model_config": ((dict,), "an object of model settings"),
     "train": ((dict,), "an object of training settings"),
 }
@@ -127,6 +280,27 @@ def _check_file_types(path: str, settings: dict[str, Any]) -> None:
             raise ConfigError(
                 f"{path}: {key!r} must be {expected}, got {type(value).__name__} {value!r:.60}."
             )
+    columns = settings.get("columns", {})
+    unknown = sorted(set(columns) - set(_COLUMN_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {unknown} in 'columns'; known keys are {list(_COLUMN_KEYS)}."
+        )
+    label = columns.get("label")
+    if label is not None and (not isinstance(label, str) or not label):
+        raise ConfigError(
+            f"{path}: columns.label must be a column name or null, got {label!r:.60}."
+        )
+    for key in ("features", "drop"):
+        names = columns.get(key)
+        if names is not None and (
+            not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)
+        ):
+            raise ConfigError(
+                f"{path}: columns.{key} must be a list of column names or null, got {names!r:.60}."
+            )
+    if columns.get("features") is not None and columns.get("drop") is not None:
+        raise ConfigError(f"{path}: columns: give 'features' or 'drop', not both.")
 
 
 def _corruption(spec: str) -> dict[str, Any]:
@@ -147,13 +321,91 @@ def _corruption(spec: str) -> dict[str, Any]:
         ) from exc
 
 
+def _load(settings: dict[str, Any], args: argparse.Namespace) -> Any:
+    """The training data, a table with the chosen columns (on ``--resume`` without a choice:
+    the columns the run recorded)."""
+    import latentkit
+    from latentkit.cli.main import UsageError
+    from latentkit.data.columns import is_table_file, load_columns
+
+    name, columns = settings["data"], settings["columns"]
+    chosen = {key: value for key, value in columns.items() if value is not None}
+    if not is_table_file(name):
+        if chosen:
+            raise UsageError(
+                f"--{', --'.join(chosen)}: only for table files, and {name} is not one "
+                "(.csv, .parquet, .npy or .npz)"
+            )
+        return latentkit.datasets.load(name, "train")
+    if not chosen and args.resume and args.out is not None:
+        chosen = _recorded_choice(args.out)
+    return load_columns(name, "train", **chosen)
+
+
+def _recorded_choice(out: str) -> dict[str, Any]:
+    """The label and features recorded by the run in ``out`` (empty without a record)."""
+    from pathlib import Path
+
+    from latentkit.cli.runs import PREPROCESSING_FILE, read_preprocessing
+    from latentkit.data.columns import ColumnRecord
+
+    recorded = read_preprocessing(out).get("columns")
+    if recorded is None:
+        return {}
+    record = ColumnRecord.from_dict(recorded, str(Path(out) / PREPROCESSING_FILE))
+    return {"features": list(record.features), "label": record.label}
+
+
+def _effective(settings: dict[str, Any], data: Any, n_train: int) -> tuple[dict, dict]:
+    """(model config fields, train config fields): the defaults sized by the data under the
+    settings given."""
+    from latentkit.models.registry import data_defaults, training_defaults
+
+    given = settings["model_config"]
+    defaults = data_defaults(
+        settings["model"],
+        is_image=data.is_image,
+        n_features=None if data.is_image else data.shape[0],
+        n_samples=n_train,
+        n_classes=data.num_classes,
+    )
+    fields = defaults | given
+    if isinstance(defaults.get("network"), dict) and isinstance(given.get("network"), dict):
+        fields["network"] = defaults["network"] | given["network"]
+    train = settings["train"]
+    sized = training_defaults(
+        is_image=data.is_image,
+        n_samples=n_train,
+        batch_size=train.get("batch_size"),
+        epochs=train.get("epochs"),
+    )
+    return fields, sized | train
+
+
+def _printable(settings: dict[str, Any], model: Any, train: Any) -> dict[str, Any]:
+    """The full effective settings in the --config schema."""
+    from latentkit.models.registry import ALIASES
+
+    model_config = model.to_dict()
+    model_config.pop("input_shape")  # comes from the data
+    return {
+        "data": settings["data"],
+        "model": ALIASES.get(settings["model"], settings["model"]),
+        "val_fraction": settings["val_fraction"],
+        "columns": settings["columns"],
+        "model_config": model_config,
+        "train": train.to_dict(),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    import latentkit
     from latentkit.cli.main import UsageError
+    from latentkit.cli.run_folder import check_out, remove_previous_run
     from latentkit.cli.runs import write_preprocessing
-    from latentkit.models.registry import create_model, data_defaults
+    from latentkit.data.columns import ColumnRecord
+    from latentkit.models.registry import create_model, get_model_class
     from latentkit.training import Callback, TrainConfig, Trainer
 
     settings = _settings(args)
@@ -162,8 +414,12 @@ def run(args: argparse.Namespace) -> int:
     fraction = settings["val_fraction"]
     if not isinstance(fraction, int | float) or not 0 <= fraction < 1:
         raise UsageError(f"--val-fraction must be in [0, 1), got {fraction!r}")
-    config = TrainConfig.from_dict(settings["train"])
-    data = latentkit.datasets.load(settings["data"], "train")
+    if not args.print_config:
+        if args.out is None:
+            raise UsageError("--out is required: the run folder to write")
+        check_out(args.out, resume=args.resume, overwrite=args.overwrite)
+    TrainConfig.from_dict(settings["train"])  # bad settings fail before the data is read
+    data = _load(settings, args)
     preprocessing: dict[str, Any] = {"data": settings["data"]}
     if not data.is_image:  # tables: standardise with statistics of the training split
         from latentkit.data.transforms import Standardizer
@@ -171,12 +427,25 @@ def run(args: argparse.Namespace) -> int:
         scaler = Standardizer().fit(data.x)
         data.x = scaler.transform(data.x).contiguous()
         preprocessing["scaler"] = scaler.to_dict()
-    # defaults for the kind of data (tables: a gaussian likelihood), overridden by the settings
-    fields = data_defaults(settings["model"], is_image=data.is_image) | settings["model_config"]
+        classes = data.meta.get("class_names")
+        preprocessing["columns"] = ColumnRecord(
+            tuple(data.meta["columns"]),
+            data.meta.get("label"),
+            None if classes is None else tuple(classes),
+            tuple(data.meta.get("ignored", ())),
+        ).to_dict()
+    n_val = round(fraction * len(data))
+    fields, train_fields = _effective(settings, data, len(data) - n_val)
+    config = TrainConfig.from_dict(train_fields)
+    if args.print_config:
+        model_config = get_model_class(settings["model"]).config_class.from_dict(
+            {"input_shape": list(data.shape), **fields}
+        )
+        print(json.dumps(_printable(settings, model_config, config), indent=2))
+        return 0
     # the initial weights follow --seed too
     model = create_model(settings["model"], data.shape, seed=config.seed, **fields)
     train, val = data, None
-    n_val = round(fraction * len(data))
     if n_val > 0:
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(config.seed))
         train, val = data.subset(order[n_val:]), data.subset(order[:n_val])
@@ -184,6 +453,13 @@ def run(args: argparse.Namespace) -> int:
         f"training {model.model_type} on {data.name}: {len(train)} samples"
         + (f", {len(val)} for validation" if val is not None else "")
     )
+    if not data.is_image:
+        say(_sized(settings, model, config, data))
+    if args.overwrite:
+        removed = remove_previous_run(args.out)
+        if removed:
+            say(f"--overwrite: removed {', '.join(removed)} from {args.out}")
+    every = max(1, config.epochs // 50)  # about 50 lines however long the run
 
     class Report(Callback):
         def on_fit_start(self, model: Any, config: Any) -> None:
@@ -195,6 +471,8 @@ def run(args: argparse.Namespace) -> int:
                 write_preprocessing(args.out, preprocessing)
 
         def on_epoch_end(self, epoch: int, record: dict[str, Any], model: Any) -> None:
+            if epoch % every and epoch not in (1, config.epochs):
+                return
             losses = ", ".join(
                 f"{k} {v:.4f}" for k, v in record.items() if k.endswith("_loss") and v is not None
             )
@@ -211,3 +489,22 @@ def run(args: argparse.Namespace) -> int:
         f"({len(history)} epoch{'s' if len(history) != 1 else ''})"
     )
     return 0
+
+
+def _sized(settings: dict[str, Any], model: Any, config: Any, data: Any) -> str:
+    """One line on the table and the sizes chosen for it (those not given)."""
+    given, train = settings["model_config"], settings["train"]
+    parts = []
+    latent = getattr(model.config, "latent_dim", None)
+    if "latent_dim" not in given and latent is not None:
+        parts.append(f"a code of {latent}")
+    network = getattr(model.config, "network", None)
+    if network is not None and "hidden" not in (given.get("network") or {}):
+        parts.append(f"hidden layers {'-'.join(map(str, network.hidden))}")
+    if "batch_size" not in train:
+        parts.append(f"batches of {config.batch_size}")
+    if "epochs" not in train:
+        parts.append(f"{config.epochs} epochs")
+    label = data.meta.get("label")
+    head = f"table: {data.shape[0]} features" + (f", label {label!r}" if label else "")
+    return head + (f"; sized for it: {', '.join(parts)}" if parts else "")
