@@ -8,7 +8,8 @@ Scores, per sample:
 - ``"latent_distance"``: the Mahalanobis distance of the code to a Gaussian fitted on the
   training codes (every model).
 Per-feature scores (which columns of a table look wrong) are the squared reconstruction
-errors divided by each feature's mean error on the training data. Thresholds come from a
+errors divided by each feature's mean error on the training data; :func:`top_features` names
+the columns that contribute most to a row's reconstruction score. Thresholds come from a
 contamination rate on training scores, or a target false-positive rate on normal
 validation scores. Scoring is deterministic: posterior means or seeded samples.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "feature_errors",
     "threshold_from_contamination",
     "threshold_from_fpr",
+    "top_features",
 ]
 
 Method = Literal["reconstruction", "elbo", "nll", "latent_distance"]
@@ -76,6 +78,30 @@ def feature_errors(
         return (model.reconstruct(xb, yb) - xb).square().float()
 
     return batched(errors, x, y, model=model, batch_size=batch_size)
+
+
+def top_features(errors: Tensor, k: int = 3) -> Tensor:
+    """The ``k`` features with the largest errors in each row, largest first.
+
+    Parameters
+    ----------
+    errors : Tensor of shape (N, D)
+        Per-feature errors, e.g. :func:`feature_errors` of a table (whose ``sum(1)`` is the
+        ``"reconstruction"`` score).
+    k : int
+        Features per row (at most D).
+
+    Returns
+    -------
+    Tensor of shape (N, min(k, D)), int64
+        Column indices; equal errors go to the earlier column.
+    """
+    if errors.ndim != 2:
+        raise ValueError(f"errors must have shape (N, D), got {tuple(errors.shape)}.")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}.")
+    order = torch.argsort(errors.double(), dim=1, descending=True, stable=True)  # (N, D)
+    return order[:, : min(k, errors.shape[1])]
 
 
 def anomaly_scores(

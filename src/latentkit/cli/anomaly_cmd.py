@@ -1,12 +1,24 @@
-"""``latentkit anomaly``: score images or table rows; write a CSV with a score and a flag."""
+"""``latentkit anomaly``: score images or table rows; write a file with a score and a flag.
+
+One output row per input row: ``index`` (the row's position in the data: for a table file,
+0-based with the header not counted), ``score`` (higher = more anomalous), ``is_anomaly`` (1
+for the top ``--contamination`` share) and, for tables in ``.csv``/``.parquet``,
+``top_features``: the names of the 3 features with the largest squared reconstruction error in
+that row (standardised units, as the model sees them), worst first, joined by ``;``. A table
+is read with the run's own columns and scaling (:func:`latentkit.cli.runs.load_data_for`).
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from latentkit.cli.columns import add_column_arguments, selection
 from latentkit.cli.common import add_command, add_run_arguments, count, number, say
 
 __all__ = ["add_parser", "run"]
+
+#: features named per row in ``top_features``
+TOP_FEATURES = 3
 
 
 def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -28,7 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument("--normal-class", type=count(0), default=None,
                         help="labelled data: report AUROC with this class as normal")  # fmt: skip
     parser.add_argument("--limit", type=count(1), default=None, help="score the first N samples")
-    parser.add_argument("--out", required=True, help="output file: .csv, .parquet or .npy")
+    parser.add_argument("--out", required=True, help="output file: .csv, .parquet or .npy (index, "
+                        "score, is_anomaly; tables add top_features, except in .npy)")  # fmt: skip
+    add_column_arguments(parser)
     return parser
 
 
@@ -40,18 +54,30 @@ def run(args: argparse.Namespace) -> int:
     from latentkit.cli.runs import labels_for, load_data_for, open_run, write_table
 
     model = open_run(args.run)
-    data = load_data_for(model, args.data, args.split, args.run, limit=args.limit)
+    data = load_data_for(
+        model, args.data, args.split, args.run, limit=args.limit, columns=selection(args)
+    )
     reference, y = None, labels_for(model, data)
+    # per-feature errors of a table: its top features, and the reconstruction score (their sum)
+    errors = None if data.is_image else anomaly.feature_errors(model, data.x, y=y)  # (N, D)
     if args.method == "latent_distance":
         reference = anomaly.LatentGaussian.fit(anomaly.posterior_means(model, data.x, y=y))
     try:
-        scores = anomaly.anomaly_scores(model, data.x, args.method, reference=reference, y=y)
+        if args.method == "reconstruction" and errors is not None:
+            scores = errors.sum(1)
+        else:
+            scores = anomaly.anomaly_scores(model, data.x, args.method, reference=reference, y=y)
     except TypeError as exc:
         raise UsageError(f"--method {args.method}: {exc}") from exc
     threshold = anomaly.threshold_from_contamination(scores, args.contamination)
     flags = (scores > threshold).numpy()
     table = np.column_stack([np.arange(len(scores)), scores.numpy(), flags.astype(np.int64)])
-    out = write_table(args.out, table, ["index", "score", "is_anomaly"])
+    text = None
+    if errors is not None and not args.out.lower().endswith(".npy"):
+        names = data.meta.get("columns") or [str(j) for j in range(errors.shape[1])]
+        top = anomaly.top_features(errors, TOP_FEATURES).tolist()
+        text = {"top_features": [";".join(names[j] for j in row) for row in top]}
+    out = write_table(args.out, table, ["index", "score", "is_anomaly"], text=text)
     say(f"flagged {int(flags.sum())} of {len(flags)} samples (score > {threshold:.4g})")
     if args.normal_class is not None:
         if data.y is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from latentkit.cli.columns import add_column_arguments, selection
 from latentkit.cli.common import add_command, add_run_arguments, count, say
 
 __all__ = ["add_parser", "run"]
@@ -18,7 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     add_run_arguments(parser)
     parser.add_argument("--limit", type=count(1), default=None, help="encode the first N samples")
-    parser.add_argument("--out", required=True, help="output file: .npy, .csv or .parquet")
+    parser.add_argument("--out", required=True, help="output file: .npy, .csv or .parquet (by "
+                        "its suffix; labelled data: a label column after the codes)")  # fmt: skip
+    add_column_arguments(parser)
     return parser
 
 
@@ -29,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from latentkit.evaluation import posterior_means
 
     model = open_run(args.run)
-    data = load_data_for(model, args.data, args.split, args.run, limit=args.limit)
+    data = load_data_for(
+        model, args.data, args.split, args.run, limit=args.limit, columns=selection(args)
+    )
     codes = posterior_means(model, data.x, y=labels_for(model, data)).numpy()
     columns = [f"z{i}" for i in range(codes.shape[1])]
     if data.y is not None:

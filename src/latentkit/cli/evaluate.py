@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from latentkit.cli.columns import add_column_arguments, selection
 from latentkit.cli.common import add_command, add_run_arguments, count, say, seed
 
 __all__ = ["add_parser", "evaluate_model", "run"]
@@ -25,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument("--limit", type=count(1), default=None, help="evaluate the first N samples")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the sampling")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_column_arguments(parser)
     return parser
 
 
@@ -40,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from latentkit.cli.runs import load_data_for, open_run
 
     model = open_run(args.run)
-    data = load_data_for(model, args.data, args.split, args.run, limit=args.limit)
+    data = load_data_for(
+        model, args.data, args.split, args.run, limit=args.limit, columns=selection(args)
+    )
     metrics = {"data": data.name, "split": args.split, "model_type": model.model_type}
     metrics.update(evaluate_model(model, data.x, data.y, k=args.k, seed=args.seed))
     if args.json:
