@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from latentkit.cli.columns import add_column_arguments, selection
 from latentkit.cli.common import add_command, add_run_arguments, count, say
 
 __all__ = ["add_parser", "run"]
@@ -21,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "-n", type=count(1, 10_000), default=16, help="number of samples (default 16)"
     )
     parser.add_argument("--out", required=True, help="output file: .png or .npy")
+    add_column_arguments(parser)
     return parser
 
 
@@ -30,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from latentkit.cli.runs import load_data_for, open_run, write_images
 
     model = open_run(args.run)
-    data = load_data_for(model, args.data, args.split, args.run, limit=args.n)
+    data = load_data_for(
+        model, args.data, args.split, args.run, limit=args.n, columns=selection(args)
+    )
     y = data.y if model.needs_labels else None
     with torch.inference_mode():
         recon = model.reconstruct(data.x.to(model.device), y).cpu()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from latentkit.cli.columns import add_column_arguments, selection
 from latentkit.cli.common import add_command, add_run_arguments, count, say
 
 __all__ = ["add_parser", "run"]
@@ -26,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     add_run_arguments(parser)
     parser.add_argument("--points", type=count(2), default=2000, help="evaluation points")
     parser.add_argument("--out", required=True, help="the HTML file to write")
+    add_column_arguments(parser)
     return parser
 
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.lower().endswith((".html", ".htm")):
         raise UsageError(f"--out must end in .html, got {args.out}")
     model = open_run(args.run)
-    data = load_data_for(model, args.data, args.split, args.run)
+    data = load_data_for(model, args.data, args.split, args.run, columns=selection(args))
     to_original = None if data.is_image else _inverse_scaler(args.run)
     out = build_report(args.run, data, args.out, eval_points=args.points, to_original=to_original)
     say(f"wrote {out}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 
+from latentkit.cli.columns import add_column_arguments, selection
 from latentkit.cli.common import add_command, add_model_arguments, count, say
 
 __all__ = ["add_parser", "run"]
@@ -45,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument(
         "--points", type=count(1), default=1000, help="data points drawn on the map (default 1000)"
     )
+    add_column_arguments(parser)
     return parser
 
 
@@ -82,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     if name is not None:
         split = args.split or ("test" if name.lower() in NAMED_WITH_TEST_SPLIT else "train")
         try:
-            data = load_data_for(model, name, split, args.run, options=options)
+            data = load_data_for(
+                model, name, split, args.run, options=options, columns=selection(args)
+            )
         except LatentkitError as exc:
             if explicit:
                 raise
