@@ -11,6 +11,12 @@ Two methods:
     inpainting with deep generative models").
 In both, observed pixels are kept and only missing ones are replaced. PSNR is measured on
 the missing pixels.
+
+The method defaults by what the model can do (:func:`default_method`): latent optimisation
+for models with a decoder likelihood (the VAE family), the autoencoder method otherwise.
+Images larger or smaller than the model's input are filled patch by patch
+(:func:`latentkit.apps.patchwise.apply_patchwise`: the mask travels with the image as extra
+channels, each patch is filled by the chosen method, and the filled patches are blended).
 """
 
 from __future__ import annotations
@@ -20,14 +26,22 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from latentkit.apps.patchwise import train_on_patches
+from latentkit.apps.patchwise import apply_patchwise, train_on_patches
 from latentkit.evaluation.metrics import psnr
 from latentkit.models.autoencoder import Autoencoder
 from latentkit.models.base import AbstractModel
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import CorruptionConfig, TrainConfig
 
-__all__ = ["evaluate_inpainting", "inpaint", "optimise_latent", "train_inpainter"]
+__all__ = [
+    "default_method",
+    "evaluate_inpainting",
+    "inpaint",
+    "optimise_latent",
+    "train_inpainter",
+]
+
+Method = Literal["autoencoder", "latent_optimisation"]
 
 _MASKS = ("mask", "box_mask")
 
@@ -143,30 +157,71 @@ def _fill(model: AbstractModel, images: Tensor, missing: Tensor, z: Tensor | Non
     return torch.where(missing.to(device), out, x).cpu()
 
 
+def default_method(model: AbstractModel) -> Method:
+    """``"latent_optimisation"`` for models with a decoder likelihood (the VAE family: it fits
+    the code to the observed pixels), ``"autoencoder"`` otherwise."""
+    return "latent_optimisation" if model.capabilities.decoder_likelihood else "autoencoder"
+
+
 def inpaint(
     model: AbstractModel,
     images: Tensor,
     missing: Tensor,
     *,
-    method: Literal["autoencoder", "latent_optimisation"] = "autoencoder",
+    method: Method | None = None,
     fill: float = 0.0,
     steps: int = 200,
+    stride: int | None = None,
 ) -> Tensor:
     """Images with their missing pixels filled in, shape of ``images``.
 
     ``images`` may hold anything at the missing pixels: they are set to ``fill`` (the value
-    the autoencoder saw during masked training) before the model sees them.
+    the autoencoder saw during masked training) before the model sees them. ``method``
+    defaults to :func:`default_method`. Images ``(N, C, H, W)`` of another size than the
+    model's square ``(C, P, P)`` input are filled patch by patch (``stride`` between patches,
+    default ``P // 2``).
     """
     if images.shape != missing.shape:
         raise ValueError(
             f"images {tuple(images.shape)} and mask {tuple(missing.shape)} differ in shape."
         )
+    method = default_method(model) if method is None else method
+    if method not in ("autoencoder", "latent_optimisation"):
+        raise ValueError(f"method must be 'autoencoder' or 'latent_optimisation', got {method!r}.")
     masked = images.masked_fill(missing, fill)
+    shape = tuple(model.input_shape)
+    if images.ndim == 4 and len(shape) == 3 and tuple(images.shape[1:]) != shape:
+        return _inpaint_patchwise(model, masked, missing, method, steps, stride)
     if method == "autoencoder":
         return _fill(model, masked, missing, None)
-    if method == "latent_optimisation":
-        return _fill(model, masked, missing, optimise_latent(model, masked, missing, steps=steps))
-    raise ValueError(f"method must be 'autoencoder' or 'latent_optimisation', got {method!r}.")
+    return _fill(model, masked, missing, optimise_latent(model, masked, missing, steps=steps))
+
+
+def _inpaint_patchwise(
+    model: AbstractModel,
+    masked: Tensor,
+    missing: Tensor,
+    method: Method,
+    steps: int,
+    stride: int | None,
+) -> Tensor:
+    """Fill images of any size through blended square patches of the model's input size."""
+    c, p, q = tuple(model.input_shape)
+    if masked.shape[1] != c or p != q:
+        raise ValueError(
+            f"the model takes images of shape {(c, p, q)}; patchwise inpainting needs square "
+            f"patches of the images' channels, got images of shape {tuple(masked.shape[1:])}."
+        )
+
+    def run(batch: Tensor) -> Tensor:  # (B, 2C, P, P): the masked patch, then its mask
+        with torch.inference_mode(False), torch.enable_grad():
+            x, hole = batch[:, :c].clone(), batch[:, c:].clone() > 0.5  # (B, C, P, P) each
+            z = optimise_latent(model, x, hole, steps=steps) if method != "autoencoder" else None
+            return _fill(model, x, hole, z)
+
+    stacked = torch.cat([masked, missing.to(masked.dtype)], dim=1)  # (N, 2C, H, W)
+    filled = apply_patchwise(run, stacked, p, stride=stride, out_channels=c)  # (N, C, H, W)
+    return torch.where(missing, filled, masked)
 
 
 def evaluate_inpainting(

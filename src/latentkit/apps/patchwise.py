@@ -11,6 +11,12 @@ Application. Each image is padded (reflect) so that patches of size ``P`` at ste
 tile it, every patch is processed, and the outputs are summed back with a separable weight that
 is largest in the patch centre (a raised-cosine window with a floor), then divided by the
 summed weights. Overlap plus tapering removes the seams that non-overlapping tiles leave.
+
+Channels. :func:`across_channels` applies a model to images whose channel count differs from
+its own: a gray model (C = 1) on colour images processes each colour channel as a gray image
+(noise and holes are in every channel, and the colours stay where they were; a luminance-only
+pass would leave the chroma noisy); a colour model (C = 3) on gray images sees the gray plane
+repeated three times and returns the BT.601 luma of its output, so gray in gives gray out.
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from latentkit._seeding import build_seeded
+from latentkit.data.transforms import rgb_to_gray
 from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
 from latentkit.nn import NetworkConfig
 from latentkit.training.config import CorruptionConfig, TrainConfig
 from latentkit.training.trainer import Trainer
 
-__all__ = ["apply_patchwise", "blend_window", "train_on_patches"]
+__all__ = ["across_channels", "apply_patchwise", "blend_window", "train_on_patches"]
 
 
 def train_on_patches(
@@ -140,3 +147,40 @@ def apply_patchwise(
         stride=stride,
     )
     return (total / weights)[..., :h, :w]
+
+
+def across_channels(
+    fn: Callable[..., Tensor], images: Tensor, channels: int, *extra: Tensor
+) -> Tensor:
+    """``fn(images, *extra)`` for a model of ``channels`` channels on images of 1 or 3.
+
+    Parameters
+    ----------
+    fn : callable
+        Maps images ``(B, channels, H, W)`` (and ``extra`` tensors shaped alike, e.g. a mask
+        of missing pixels) to images ``(B, channels, H, W)``.
+    images : Tensor of shape (N, C, H, W)
+        ``C`` equal to ``channels``, or 1 or 3 when ``channels`` is 3 or 1.
+    channels : int
+        The channels the model takes.
+    *extra : Tensor of shape (N, C, H, W) or (N, 1, H, W)
+        Passed to ``fn`` beside the images, adapted the same way.
+
+    Returns
+    -------
+    Tensor of shape (N, C, H, W)
+        Same channels as ``images`` (see the module docstring for the rule).
+    """
+    n, c, h, w = images.shape
+    extra = tuple(e.expand(n, c, h, w) for e in extra)
+    if c == channels:
+        return fn(images, *extra)
+    if channels == 1 and c == 3:  # each colour plane as a gray image
+        planes = [e.reshape(n * c, 1, h, w) for e in (images, *extra)]
+        return fn(*planes).reshape(n, c, h, w)
+    if channels == 3 and c == 1:  # the gray plane repeated, the output's luma returned
+        return rgb_to_gray(fn(*(e.expand(n, 3, h, w).contiguous() for e in (images, *extra))))
+    raise ValueError(
+        f"the model takes images of {channels} channels; got images of {c} channels (expected "
+        f"{channels}, or 1 or 3 for a model of 3 or 1)."
+    )
