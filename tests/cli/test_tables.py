@@ -366,3 +366,40 @@ def test_help_shows_defaults_network_flags_and_the_config_schema():
     for command in ["evaluate", "encode", "anomaly", "reconstruct", "report", "serve"]:
         helptext = action.choices[command].format_help()
         assert "--label" in helptext and "--features" in helptext and "--drop" in helptext
+
+
+def readme_section() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return text.split("\n## Your own table\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_table_section_runs_as_shown(tmp_path, monkeypatch):
+    """The commands of README's "Your own table", on a my.csv as it describes (an id, numeric
+    features, a text label 'species'). Training gets --epochs 2 to keep the test short."""
+    import re
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "my.csv", ["id", *FEATURES, "species"])
+    section = readme_section()
+    (commands,) = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    printed = None
+    for line in commands.strip().splitlines():
+        argv = shlex.split(line)
+        assert argv[0] == "latentkit", line
+        if argv[1] == "train" and "--print-config" not in argv:
+            argv += ["--epochs", "2", "--device", "cpu"]
+        out = ok(*argv[1:])
+        if "--print-config" in argv:
+            printed = json.loads(out)
+    assert (tmp_path / "report.html").exists() and (tmp_path / "codes.parquet").exists()
+    with open(tmp_path / "scores.csv") as fh:
+        assert next(csv.reader(fh)) == ["index", "score", "is_anomaly", "top_features"]
+    # the schema shown is the one --print-config prints, and a valid --config
+    (schema,) = re.findall(r"```json\n(.*?)```", section, flags=re.S)
+    shown = json.loads(schema)
+    assert printed is not None and set(shown) == set(printed)
+    assert set(shown["columns"]) == set(printed["columns"])
+    (tmp_path / "shown.json").write_text(schema)
+    settings = print_config("--config", tmp_path / "shown.json")
+    assert settings["model_config"]["latent_dim"] == 3 and settings["train"]["epochs"] == 100
