@@ -152,8 +152,9 @@ def test_colorize_on_an_image_folder(workdir, data_root):
     model = train_colorizer(patches, latent_dim=16, network=NetworkConfig(hidden=(64,)),
                             train=TrainConfig(epochs=2, batch_size=64, progress=False))  # fmt: skip
     model.save(workdir / "colorizer")
-    out = ok("colorize", "colorizer", "--data", str(data_root / "images" / "Set5"), "-n", "2",
-             "--size", "96", "96", "--out", "col.png", cwd=workdir)  # fmt: skip
+    set5 = str(data_root / "images" / "Set5")  # PSNR only against a reference, by name
+    out = ok("colorize", "colorizer", "--data", set5, "-n", "2", "--out", "col",
+             "--panel", "col.png", "--reference", set5, cwd=workdir)  # fmt: skip
     assert "colorize: PSNR" in out
     png_size(workdir / "col.png")
 

@@ -88,8 +88,8 @@ def load_data_for(
     table file is read through :func:`latentkit.data.columns.load_columns`: the columns the
     run recorded in ``preprocessing.json`` (its features in its order, its label), with
     ``columns`` (``label``, ``features``, ``drop``: the command's flags) on top."""
+    from latentkit.cli.inputs import read_data
     from latentkit.data.transforms import scaler_from_dict
-    from latentkit.datasets import load
     from latentkit.errors import CheckpointError, DataError
 
     prep = read_preprocessing(run)
@@ -110,8 +110,8 @@ def load_data_for(
         dataset = _load_table_for(name, split, prep, run, chosen, options or {})
     elif chosen:
         raise UsageError(f"--{', --'.join(chosen)}: only for table files, and {name} is not one")
-    else:
-        dataset = load(name, split, **(options or {}))
+    else:  # dataset names, image files and folders: the one input layer (cli.inputs)
+        dataset = read_data(name, split, options=options, shape=tuple(model.input_shape))
     if limit is not None:
         dataset = dataset.subset(slice(0, limit))
     if dataset.shape != tuple(model.input_shape):
