@@ -6,6 +6,9 @@ the models are tiny and trained here on 8x8 patches (seconds)."""
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -469,3 +472,52 @@ def test_other_commands_read_photos_at_the_model_size(capsys, tmp_path, runs):
     )
     assert "deep/b.png: RGBA converted to RGB (alpha dropped)" in out
     assert np.load(tmp_path / "rec.npy").shape == (2, 1, 8, 8)
+
+
+def readme_section() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    return text.split("\n## Your own photos\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_photo_section_runs_as_shown(capsys, tmp_path, runs, monkeypatch):
+    """The commands of README's "Your own photos", on files as it names them. The runs it
+    names are this module's tiny models; the task defaults are the shipped pretrained models
+    when they are installed, else these tiny models (tests/zoo tests the shipped ones)."""
+    from latentkit import zoo
+
+    monkeypatch.chdir(tmp_path)
+    for name, run_name in (("dae", "dae"), ("inpainter", "inpainter"), ("vae", "vae")):
+        shutil.copytree(runs[run_name], tmp_path / "runs" / name)
+    for task, run_name in (("denoise", "dae"), ("colorize", "colorizer")):
+        if zoo.DEFAULT_MODELS.get(task) not in zoo.names():
+            monkeypatch.setitem(zoo.DEFAULT_MODELS, task, runs[run_name])
+    save(tmp_path / "photo.jpg", photo())
+    save(tmp_path / "old.png", photo(channels=1))
+    for i, name in enumerate(["a.png", "trip/b.jpg", "trip/day2/c.tif"]):
+        (tmp_path / "photos" / name).parent.mkdir(parents=True, exist_ok=True)
+        save(tmp_path / "photos" / name, photo(40 + 8 * i, 30 + 16 * i, seed=i))
+    rng = np.random.default_rng(0)
+    for folder in ("clean", "noisy"):
+        (tmp_path / folder).mkdir()
+    for i in range(2):
+        clean = photo(seed=i)
+        save(tmp_path / "clean" / f"p{i}.png", clean)
+        noisy = np.clip(clean + rng.normal(0, 0.1, clean.shape), 0, 1)
+        save(tmp_path / "noisy" / f"p{i}.png", noisy)
+    save(tmp_path / "scan.png", photo(channels=1))
+    scratches = np.zeros((H, W, 1))
+    scratches[20:23, 5:60] = 1.0
+    save(tmp_path / "scratches.png", scratches)
+
+    (commands,) = re.findall(r"```bash\n(.*?)```", readme_section(), flags=re.S)
+    printed = []
+    for line in commands.strip().splitlines():
+        argv = shlex.split(line)
+        assert argv[0] == "latentkit", line
+        printed.append(ok(capsys, *argv[1:]))
+    assert read_photo("clean.jpg").size == (H, W) and read_photo("clean.jpg").format == "JPEG"
+    assert read_photo("color.png").channels == 3
+    assert read_photo("denoised/trip/day2/c.tif").size == (56, 62)
+    assert Path("panel.png").is_file() and Path("fixed.png").is_file()
+    assert "against --reference" in printed[3] and "against the inputs" in printed[4]
+    assert np.load("codes.npy").shape == (3, 4)
