@@ -521,3 +521,16 @@ def test_the_readme_photo_section_runs_as_shown(capsys, tmp_path, runs, monkeypa
     assert Path("panel.png").is_file() and Path("fixed.png").is_file()
     assert "against --reference" in printed[3] and "against the inputs" in printed[4]
     assert np.load("codes.npy").shape == (3, 4)
+
+
+def test_the_colour_profile_goes_with_the_result_where_it_fits(capsys, tmp_path, runs):
+    values = np.rint(photo() * 255).astype(np.uint8)
+    Image.fromarray(values).save(tmp_path / "p.png", icc_profile=b"rgb profile")
+    Image.fromarray(values[..., 0]).save(tmp_path / "g.png", icc_profile=b"gray profile")
+    ok(capsys, "denoise", runs["dae"], tmp_path / "p.png", "--out", tmp_path / "d.png")
+    ok(capsys, "colorize", runs["colorizer"], tmp_path / "g.png", "--out", tmp_path / "c.png")
+    with Image.open(tmp_path / "d.png") as denoised, Image.open(tmp_path / "c.png") as coloured:
+        assert denoised.info.get("icc_profile") == b"rgb profile"
+        assert "icc_profile" not in coloured.info  # gray in, RGB out: the profile would lie
+    Image.fromarray(values).convert("CMYK").save(tmp_path / "k.jpg", icc_profile=b"cmyk")
+    assert read_photo(tmp_path / "k.jpg").icc_profile is None

@@ -124,7 +124,8 @@ def write_result(path: Path, pixels: Any, photo: Any) -> Path:
     bits = photo.bits if photo.bits in WRITABLE[fmt] else 8
     if bits != photo.bits:
         say(f"{path.name}: {fmt} holds 8 bits; the {photo.bits}-bit result is written at 8 bits")
-    write_photo(path, pixels, bits=bits, icc_profile=photo.icc_profile)
+    same_space = pixels.shape[0] == photo.channels  # a gray profile does not fit RGB results
+    write_photo(path, pixels, bits=bits, icc_profile=photo.icc_profile if same_space else None)
     height, width = pixels.shape[-2:]
     say(f"wrote {path} ({fmt}, {bits}-bit, {width} x {height})")
     return path

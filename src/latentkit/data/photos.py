@@ -66,6 +66,8 @@ WRITABLE: dict[str, tuple[int, ...]] = {
 _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
     "JPEG": {"quality": 95}, "WEBP": {"quality": 95}, "TIFF": {"compression": "tiff_deflate"},
 }  # fmt: skip
+#: colour spaces converted to RGB whose ICC profile does not describe the result
+_OTHER_SPACES = frozenset({"CMYK", "YCbCr", "LAB", "HSV"})
 _GRAY_SIXTEEN = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
 _DROPS_ALPHA = {"RGBA": "RGB", "RGBa": "RGB", "LA": "L", "La": "L", "PA": "RGB"}
 _READ_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError)
@@ -150,9 +152,12 @@ def read_photo(path: str | Path) -> Photo:
     try:
         with Image.open(path) as img:
             check_image_pixels(path, *img.size)  # before decoding anything
+            mode = img.mode
             pixels, bits, notes = _decode(path, img)
             fmt = img.format or FORMATS.get(path.suffix.lower(), "PNG")
             icc = img.info.get("icc_profile") or None
+            if mode in _OTHER_SPACES:  # its profile describes CMYK, LAB...: not the RGB result
+                icc = None
             orientation = _orientation(img)
     except DataError:
         raise
