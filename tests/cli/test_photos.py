@@ -313,6 +313,8 @@ def test_warnings_when_a_model_was_not_trained_for_the_task(capsys, tmp_path, ru
     assert warning in out
     out = ok(capsys, "denoise", runs["dae"], tmp_path / "photo.png", "--out", tmp_path / "b.png")
     assert "warning:" not in out
+    out = ok(capsys, "denoise", runs["vae"], tmp_path / "photo.png", "--out", tmp_path / "v.png")
+    assert "warning:" not in out  # saved without a train config: nothing is known, no warning
     err = refused(
         capsys, "colorize", runs["dae"], tmp_path / "gray.png", "--out", tmp_path / "c.png"
     )
