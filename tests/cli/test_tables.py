@@ -78,8 +78,8 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
 def test_train_records_the_columns(trained):
     _, run = trained
     prep = json.loads((run / "preprocessing.json").read_text())
-    assert prep["columns"] == {"features": FEATURES, "label": "species",
-                               "class_names": CLASSES, "ignored": ["id"]}  # fmt: skip
+    assert prep["columns"] == {"features": FEATURES, "label": "species", "class_names": CLASSES,
+                               "ignored": ["id"], "fill": None}  # fmt: skip
     assert latentkit.load(run).input_shape == (6,)  # neither the id nor the label is a feature
 
 
@@ -403,3 +403,32 @@ def test_the_readme_table_section_runs_as_shown(tmp_path, monkeypatch):
     (tmp_path / "shown.json").write_text(schema)
     settings = print_config("--config", tmp_path / "shown.json")
     assert settings["model_config"]["latent_dim"] == 3 and settings["train"]["epochs"] == 100
+
+
+def test_missing_values_are_refused_or_filled_with_the_training_statistics(tmp_path):
+    table = write_csv(tmp_path / "gaps.csv", [*FEATURES, "species"])
+    lines = table.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[1] = ""  # b is missing in row 2
+    lines[3] = ",".join(cells)
+    table.write_text("\n".join(lines) + "\n")
+    err = refused("train", "--data", table, "--label", "species", *FAST, "--out", tmp_path / "r")
+    assert "column 'b': 1 row(s) (e.g. row 2)" in err and "--impute mean|median" in err
+    run = tmp_path / "run"
+    ok("train", "--data", table, "--label", "species", "--impute", "mean", *FAST, "--out", run)
+    fill = json.loads((run / "preprocessing.json").read_text())["columns"]["fill"]
+    assert set(fill) == set(FEATURES)
+    values = np.genfromtxt(table, delimiter=",", skip_header=1, usecols=range(6))
+    np.testing.assert_allclose([fill[f] for f in FEATURES], np.nanmean(values, 0), rtol=1e-5)
+    # a later file with a gap elsewhere gets the training mean, not its own
+    later = write_csv(tmp_path / "later.csv", [*FEATURES, "species"], rows=4, seed=1)
+    rows = [line.split(",") for line in later.read_text().splitlines()]
+    rows[1][4] = ""  # e is missing in row 0
+    later.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    ok("encode", run, "--data", later, "--out", tmp_path / "gap.npy")
+    rows[1][4] = repr(fill["e"])
+    later.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    ok("encode", run, "--data", later, "--out", tmp_path / "filled.npy")
+    np.testing.assert_allclose(np.load(tmp_path / "gap.npy"), np.load(tmp_path / "filled.npy"))
+    printed = print_config("--data", table, "--label", "species", "--impute", "median")
+    assert printed["columns"]["impute"] == "median"

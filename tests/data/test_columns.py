@@ -56,13 +56,15 @@ def test_match_reads_the_runs_columns_in_the_runs_order():
 
 
 def test_the_record_round_trips_and_a_malformed_one_is_refused():
-    record = ColumnRecord(("a", "b"), "y", ("cat", "dog"), ("id",))
+    record = ColumnRecord(("a", "b"), "y", ("cat", "dog"), ("id",), {"a": 1.5, "b": -2.0})
     assert ColumnRecord.from_dict(record.to_dict(), "p.json") == record
     older = {"features": ["a"], "label": None, "class_names": None}  # no "ignored"
     assert ColumnRecord.from_dict(older, "p.json") == ColumnRecord(("a",))
     for bad in [[], {"features": []}, {"features": ["a", "a"]}, {"features": [1]},
                 {"features": ["a"], "label": "a"}, {"features": ["a"], "class_names": [1]},
-                {"features": ["a"], "ignored": "id"}, {"features": ["a"], "extra": 1}]:  # fmt: skip
+                {"features": ["a"], "ignored": "id"}, {"features": ["a"], "extra": 1},
+                {"features": ["a"], "fill": {"b": 1.0}}, {"features": ["a"], "fill": {"a": "x"}},
+                {"features": ["a"], "fill": {"a": float("nan")}}]:  # fmt: skip
         with pytest.raises(CheckpointError, match=r"p\.json"):
             ColumnRecord.from_dict(bad, "p.json")
 
@@ -111,3 +113,16 @@ def test_every_text_feature_is_named_at_once(tmp_path):
     assert "column 'city' is not numeric" in message and "holds 'Paris'" in message
     assert "column 'kind' is not numeric" in message and "--drop city,kind" in message
     assert load_columns(tmp_path / "t.csv", drop=["city", "kind"]).x.tolist() == [[1, 2], [3, 4]]
+
+
+def test_a_record_fills_missing_values_with_its_values(tmp_path):
+    from latentkit.data.tables import load_table
+
+    (tmp_path / "t.csv").write_text("a,b\n1,\n3,4\n")
+    record = ColumnRecord(("a", "b"), fill={"a": 0.0, "b": 7.0})
+    assert load_columns(tmp_path / "t.csv", record=record).x.tolist() == [[1, 7], [3, 4]]
+    assert load_table(tmp_path / "t.csv", impute={"b": -1.0}).x.tolist() == [[1, -1], [3, 4]]
+    with pytest.raises(DataError, match="column 'b': 1 row"):
+        load_table(tmp_path / "t.csv", impute={"a": 0.0})  # no value for b
+    with pytest.raises(DataError, match="finite number"):
+        load_table(tmp_path / "t.csv", impute={"b": float("inf")})

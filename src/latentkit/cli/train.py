@@ -4,7 +4,7 @@ Settings come from an optional JSON file (``--config``) and from flags; a flag g
 command line overrides the file. The file holds (every key optional)::
 
     {"data": "mnist", "model": "vae", "val_fraction": 0.1,
-     "columns": {"label": "species", "features": null, "drop": ["id"]},
+     "columns": {"label": "species", "features": null, "drop": ["id"], "impute": null},
      "model_config": {"latent_dim": 32, "beta": 4.0, "network": {"hidden": [512, 256]}},
      "train": {"epochs": 20, "batch_size": 256, "binarize": "dynamic"}}
 
@@ -38,7 +38,7 @@ from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no tor
 __all__ = ["add_parser", "run"]
 
 _FILE_KEYS = {"data", "model", "val_fraction", "columns", "model_config", "train"}
-_COLUMN_KEYS = ("label", "features", "drop")
+_COLUMN_KEYS = ("label", "features", "drop", "impute")
 #: flag destination -> key of the "train" section
 _TRAIN_FLAGS = {
     "epochs": "epochs",
@@ -55,11 +55,12 @@ _NETWORK_FLAGS = {"network": "kind", "hidden": "hidden", "channels": "channels"}
 _SCHEMA = """
 --config FILE: a JSON object; every key is optional and a flag given overrides it:
   {"data": "mnist", "model": "vae", "val_fraction": 0.1,
-   "columns": {"label": "species", "features": null, "drop": ["id"]},
+   "columns": {"label": "species", "features": null, "drop": ["id"], "impute": "mean"},
    "model_config": {"latent_dim": 32, "beta": 4.0, "network": {"hidden": [512, 256]}},
    "train": {"epochs": 20, "batch_size": 256, "lr": 0.001, "binarize": "dynamic"}}
 model_config: the fields of the model's config (input_shape comes from the data); train: the
-fields of latentkit.training.TrainConfig; columns: a table's label, features or dropped columns.
+fields of latentkit.training.TrainConfig; columns: a table's label, features or dropped columns
+and how missing values are filled.
 --print-config prints every setting in this form and exits; give it back with --config.
 
 defaults sized by a table of n rows and d features (latentkit.models.registry):
@@ -209,6 +210,13 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         help="print the full effective settings as JSON (the --config schema) and exit",
     )
     add_column_arguments(parser, training=True)
+    add(
+        "--impute",
+        choices=["mean", "median"],
+        default=None,
+        help="tables: fill missing values with the column's mean or median, also in the files "
+        "later commands read (default: missing values are refused)",
+    )
     return parser
 
 
@@ -247,6 +255,8 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         columns["features"], columns["drop"] = args.features, args.drop
     if args.label is not None:
         columns["label"] = args.label
+    if args.impute is not None:
+        columns["impute"] = args.impute
     return {
         "data": args.data or settings.get("data"),
         "model": args.model or settings.get("model") or "vae",
@@ -264,7 +274,7 @@ _FILE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "data": ((str,), "a dataset name or a path"),
     "model": ((str,), "a model type such as 'vae'"),
     "val_fraction": ((int, float), "a number in [0, 1)"),
-    "columns": ((dict,), "an object with 'label', 'features' and 'drop'"),
+    "columns": ((dict,), "an object with 'label', 'features', 'drop' and 'impute'"),
     "model_config": ((dict,), "an object of model settings"),
     "train": ((dict,), "an object of training settings"),
 }
@@ -301,6 +311,11 @@ def _check_file_types(path: str, settings: dict[str, Any]) -> None:
             )
     if columns.get("features") is not None and columns.get("drop") is not None:
         raise ConfigError(f"{path}: columns: give 'features' or 'drop', not both.")
+    if columns.get("impute") not in (None, "mean", "median"):
+        raise ConfigError(
+            f"{path}: columns.impute must be 'mean', 'median' or null, got "
+            f"{columns['impute']!r:.60}."
+        )
 
 
 def _corruption(spec: str) -> dict[str, Any]:
@@ -339,7 +354,9 @@ def _load(settings: dict[str, Any], args: argparse.Namespace) -> Any:
         return latentkit.datasets.load(name, "train")
     if not chosen and args.resume and args.out is not None:
         chosen = _recorded_choice(args.out)
-    return load_columns(name, "train", **chosen)
+    data = load_columns(name, "train", **chosen)
+    data.meta["fill"] = _fill(data, chosen.get("impute"))
+    return data
 
 
 def _recorded_choice(out: str) -> dict[str, Any]:
@@ -353,7 +370,24 @@ def _recorded_choice(out: str) -> dict[str, Any]:
     if recorded is None:
         return {}
     record = ColumnRecord.from_dict(recorded, str(Path(out) / PREPROCESSING_FILE))
-    return {"features": list(record.features), "label": record.label}
+    fill = {} if record.fill is None else {"impute": record.fill}
+    return {"features": list(record.features), "label": record.label, **fill}
+
+
+def _fill(data: Any, impute: str | dict | None) -> dict[str, float] | None:
+    """What fills a feature's missing values in later files: the training file's mean or
+    median of every feature (those it imputed: the values it used)."""
+    import numpy as np
+
+    if impute is None or isinstance(impute, dict):
+        return impute
+    x = data.x.numpy()  # (N, D), before scaling
+    stats = x.mean(0, dtype=np.float64) if impute == "mean" else np.median(x, axis=0)
+    imputed = data.meta.get("imputed", {})
+    return {
+        name: float(imputed[name]["value"]) if name in imputed else float(value)
+        for name, value in zip(data.meta["columns"], stats, strict=True)
+    }
 
 
 def _effective(settings: dict[str, Any], data: Any, n_train: int) -> tuple[dict, dict]:
@@ -433,6 +467,7 @@ def run(args: argparse.Namespace) -> int:
             data.meta.get("label"),
             None if classes is None else tuple(classes),
             tuple(data.meta.get("ignored", ())),
+            data.meta.get("fill"),
         ).to_dict()
     n_val = round(fraction * len(data))
     fields, train_fields = _effective(settings, data, len(data) - n_val)

@@ -10,7 +10,8 @@ A file that lacks one of the run's features, or holds columns that are neither f
 label nor left out by training or by ``drop``, is refused with one message
 naming the missing and the unexpected columns (extra columns are dropped only when asked, so
 that a renamed or shifted column is never silently skipped). Text labels are coded as the run
-coded them (:func:`recode_labels`), whichever classes the new file holds.
+coded them (:func:`recode_labels`), whichever classes the new file holds, and missing values
+are filled with the training file's statistics when training imputed them.
 
 :func:`load_columns` does the whole of it for one file: the header is read first (only the
 header: CSV's first block, Parquet's schema, ``.npy``/``.npz`` headers), checked, and then the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -71,12 +73,16 @@ class ColumnRecord:
     ignored : tuple of str
         The other columns of the training file (dropped, or not among ``features``): a later
         file may hold them too.
+    fill : dict of str to float, optional
+        Values that fill a feature's missing entries (the training file's means or medians,
+        when training imputed them); None refuses missing values.
     """
 
     features: tuple[str, ...]
     label: str | None = None
     class_names: tuple[str, ...] | None = None
     ignored: tuple[str, ...] = ()
+    fill: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +90,7 @@ class ColumnRecord:
             "label": self.label,
             "class_names": None if self.class_names is None else list(self.class_names),
             "ignored": list(self.ignored),
+            "fill": None if self.fill is None else dict(self.fill),
         }
 
     @classmethod
@@ -96,9 +103,9 @@ class ColumnRecord:
                 f"{where}: its 'columns' {what}; retrain the run or restore the file."
             )
 
-        keys = {"features", "label", "class_names", "ignored"}
+        keys = {"features", "label", "class_names", "ignored", "fill"}
         if not isinstance(document, dict) or not set(document) <= keys:
-            raise bad("must be an object with 'features', 'label', 'class_names', 'ignored'")
+            raise bad(f"must be an object with the keys {sorted(keys)}")
         features, label = document.get("features"), document.get("label")
         classes, ignored = document.get("class_names"), document.get("ignored", [])
         if not isinstance(features, list) or not features:
@@ -113,8 +120,19 @@ class ColumnRecord:
             raise bad("'class_names' must be null or a list of text")
         if not isinstance(ignored, list) or not all(isinstance(c, str) for c in ignored):
             raise bad("'ignored' must be a list of column names")
+        fill = document.get("fill")
+        if fill is not None and (
+            not isinstance(fill, dict)
+            or not set(fill) <= set(features)
+            or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in fill.values()
+            )
+        ):
+            raise bad("'fill' must be null or map features to finite numbers")
         classes = None if classes is None else tuple(classes)
-        return cls(tuple(features), label, classes, tuple(ignored))
+        fill = None if fill is None else {k: float(v) for k, v in fill.items()}
+        return cls(tuple(features), label, classes, tuple(ignored), fill)
 
 
 def is_table_file(name: str | Path) -> bool:
@@ -342,6 +360,8 @@ def load_columns(
     """
     from latentkit.data.tables import _read_arrow, load_table
 
+    if record is not None and record.fill is not None and "impute" not in options:
+        options = {**options, "impute": record.fill}  # the training file's statistics
     path = Path(path).expanduser()
     if record is None and label is None and features is None and drop is None:
         return load_table(path, split, **options)  # every column: nothing to check first

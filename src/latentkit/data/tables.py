@@ -12,7 +12,8 @@ Every feature must be numeric (bool counts as 0/1): text columns among the featu
 refused in one message naming them all (mixed-type tables are not supported yet). Missing
 (empty or null) and infinite values are refused, naming the column and how many rows, unless
 ``impute="mean"`` or ``"median"`` fills them with the statistic of that column's finite values
-(stored in ``meta["imputed"]``), computed in float64 from the file's values. Values are not
+(stored in ``meta["imputed"]``), computed in float64 from the file's values, or ``impute`` maps
+column names to the values to fill them with (those of a training file). Values are not
 scaled: use :mod:`latentkit.data.transforms` for that. Every value becomes the nearest float32:
 integers beyond 2**24 lose precision, which includes integers that no float64 holds exactly either
 (CSV integers beyond 2**53, Parquet ``uint64``); they load rounded rather than fail.
@@ -34,7 +35,8 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -467,7 +469,7 @@ def _labels(path: Path, values: np.ndarray | list) -> tuple[torch.Tensor, list[s
 
 
 def _to_float32(
-    path: Path, source: _Source, impute: Impute | None
+    path: Path, source: _Source, impute: Impute | Mapping[str, float] | None
 ) -> tuple[np.ndarray, dict[str, dict]]:
     """The (N, D) float32 result, filled block by block (one allocation), with missing values
     imputed or refused, and what was imputed."""
@@ -494,25 +496,36 @@ def _to_float32(
                 if len(rows) < 3:  # at most 3 visits per column: linear
                     rows += (row + np.flatnonzero(bad[:, k])[: 3 - len(rows)]).tolist()
     imputed: dict[str, dict] = {}
-    if missing.any() and impute is None:
+    fill = impute if isinstance(impute, Mapping) else None
+    unfilled = [
+        j
+        for j in np.flatnonzero(missing)
+        if impute is None or (fill is not None and names[j] not in fill)
+    ]
+    if unfilled:
         problems = [
             f"column {names[j]!r}: {missing[j]} row(s) (e.g. row "
             f"{', '.join(str(r) for r in examples[j])})"
-            for j in np.flatnonzero(missing)
+            for j in unfilled
         ]
         shown = "; ".join(problems[:_SHOWN])
         if len(problems) > _SHOWN:
             shown += f"; ... ({len(problems)} columns in all)"
         raise DataError(
             f"{path}: missing (NaN/empty) or infinite values in {shown}. "
-            "Expected finite numbers; clean the file or pass impute='mean' or impute='median'."
+            "Expected finite numbers; clean the file, or fill them with the column's mean or "
+            "median (--impute mean|median on latentkit train, impute='mean' or 'median' in "
+            "Python)."
         )
     for j, values in source.columns(np.flatnonzero(missing).tolist()):
         bad = ~np.isfinite(values)
         finite = values[~bad]
-        if finite.size == 0:
+        if fill is not None:
+            value = float(fill[names[j]])
+        elif finite.size == 0:
             raise DataError(f"{path}: column {names[j]!r} has no finite value to impute from.")
-        value = float(np.mean(finite) if impute == "mean" else np.median(finite))
+        else:
+            value = float(np.mean(finite) if impute == "mean" else np.median(finite))
         x[bad, j] = value
         imputed[names[j]] = {"count": int(bad.sum()), "value": value}
     if overflow.any():
@@ -527,7 +540,7 @@ def load_table(
     *,
     features: Sequence[str | int] | None = None,
     label: str | int | None = None,
-    impute: Impute | None = None,
+    impute: Impute | Mapping[str, float] | None = None,
 ) -> Dataset:
     """Read a table file into a Dataset of rows.
 
@@ -542,8 +555,10 @@ def load_table(
         label.
     label : str or int, optional
         The label column name, ``.npz`` array name or column index.
-    impute : {"mean", "median"}, optional
-        Fill missing and infinite feature values with that column statistic.
+    impute : {"mean", "median"} or mapping of str to float, optional
+        Fill missing and infinite feature values with that column statistic, or with the
+        value given for the column (a column with missing values not in the mapping is
+        refused).
 
     Returns
     -------
@@ -568,7 +583,13 @@ def load_table(
             f"{path}: a table file has no {split!r} split; load it with split='all' and "
             "split it with Dataset.subset."
         )
-    if impute not in (None, "mean", "median"):
+    if isinstance(impute, Mapping):
+        if not all(
+            isinstance(k, str) and isinstance(v, int | float) and math.isfinite(v)
+            for k, v in impute.items()
+        ):
+            raise DataError("impute: a mapping must give a finite number for each column name.")
+    elif impute not in (None, "mean", "median"):
         raise DataError(f"impute must be None, 'mean' or 'median', got {impute!r}.")
     source = _READERS[suffix](path, features, label)
     if source.n_rows == 0:
