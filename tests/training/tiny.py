@@ -62,7 +62,8 @@ class TinyModel(AbstractModel):
             kl = 0.5 * (mean.pow(2) + log_var.exp() - 1 - log_var).sum(-1)  # (N,)
         else:
             z = h
-        recon = (self.decode(z) - target).pow(2).flatten(1).sum(-1)  # (N,)
+        # the decoder network itself: decode() is inference (no graph, by the model contract)
+        recon = (self.dec(z).view_as(target) - target).pow(2).flatten(1).sum(-1)  # (N,)
         if self.training and self.calls == self.config.nan_at_call:
             recon = recon * float("nan")
         total = recon if kl is None else recon + kl
