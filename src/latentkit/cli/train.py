@@ -85,8 +85,14 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     add(
         "--data",
         default=None,
-        help="dataset name (mnist, fashion-mnist, digits), image folder "
-        "or table file (.csv, .parquet, .npy, .npz); required, here or in --config",
+        help="dataset name (mnist, fashion-mnist, digits), image file or folder (searched "
+        "recursively) or table file (.csv, .parquet, .npy, .npz); required, here or in --config",
+    )
+    add(
+        "--patch-size",
+        type=count(2, 4096),
+        default=None,
+        help="train on P x P patches cut from the images of a folder (photos of mixed sizes)",
     )
     add("--model", default=None, help="model type, e.g. vae, ae, cvae, hvae (default: vae)")
     add(

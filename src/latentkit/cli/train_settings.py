@@ -153,7 +153,6 @@ def _corruption(spec: str) -> dict[str, Any]:
 def load_data(settings: dict[str, Any], args: argparse.Namespace) -> Any:
     """The training data, a table with the chosen columns (on ``--resume`` without a choice:
     the columns the run recorded)."""
-    import latentkit
     from latentkit.cli.main import UsageError
     from latentkit.data.columns import is_table_file, load_columns
 
@@ -165,7 +164,17 @@ def load_data(settings: dict[str, Any], args: argparse.Namespace) -> Any:
                 f"--{', --'.join(chosen)}: only for table files, and {name} is not one "
                 "(.csv, .parquet, .npy or .npz)"
             )
-        return latentkit.datasets.load(name, "train")
+        from latentkit.cli.inputs import read_data
+        from latentkit.errors import DataError
+
+        patch = getattr(args, "patch_size", None)
+        try:
+            options = None if patch is None else {"patch_size": patch}
+            return read_data(name, "train", options=options)
+        except DataError as exc:
+            if patch is None and "differ in size" in str(exc):
+                raise UsageError(f"{exc} For training, --patch-size P cuts P x P patches.") from exc
+            raise
     if not chosen and args.resume and args.out is not None:
         chosen = _recorded_choice(args.out)
     data = load_columns(name, "train", **chosen)
