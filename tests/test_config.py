@@ -70,12 +70,16 @@ def _literal_of(tp: Any) -> tuple[tuple[Any, ...], bool] | None:
     return None
 
 
+#: required values that differ for one class (image tiles, not a flat vector)
+REQUIRED_FOR: dict[str, dict[str, Any]] = {"ResidualDenoisingConfig": {"input_shape": (1, 8, 8)}}
+
+
 def _required(cls: type[Config]) -> dict[str, Any]:
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             assert f.name in REQUIRED, f"add a valid value of {cls.__name__}.{f.name} to REQUIRED"
-            kwargs[f.name] = REQUIRED[f.name]
+            kwargs[f.name] = REQUIRED_FOR.get(cls.__name__, {}).get(f.name, REQUIRED[f.name])
     return kwargs
 
 

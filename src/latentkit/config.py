@@ -94,32 +94,38 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+def _union_or_literal(where: str, tp: Any, value: Any, check: Callable[[Any], Any]) -> Any:
+    """``value`` checked against a ``Literal`` or a union ``tp``: each member of a union by
+    ``check(member)`` (JSON coercion or construction checks), the first that accepts wins."""
+    if get_origin(tp) is Literal:
+        allowed = get_args(tp)
+        if not _in_literal(value, allowed):
+            raise _literal_error(where, value, allowed)
+        return value
+    options = get_args(tp)
+    if value is None and type(None) in options:
+        return None
+    errors = []
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return check(option)
+        except ConfigError as exc:
+            errors.append(exc)
+    if len(errors) == 1:  # X | None: the error of X says more than "expected X | None"
+        raise errors[0]
+    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}.")
+
+
 def _coerce(owner: str, name: str, tp: Any, value: Any) -> Any:
     """Check ``value`` (a JSON value) against the annotation ``tp`` and convert it."""
     origin = get_origin(tp)
     where = f"{owner}.{name}"
     if tp is Any:
         return value
-    if origin in (typing.Union, types.UnionType):
-        options = get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _coerce(owner, name, option, value)
-            except ConfigError as exc:
-                errors.append(exc)
-        if len(errors) == 1:  # X | None: the error of X says more than "expected X | None"
-            raise errors[0]
-        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}.")
-    if origin is Literal:
-        allowed = get_args(tp)
-        if not _in_literal(value, allowed):
-            raise _literal_error(where, value, allowed)
-        return value
+    if origin in (typing.Union, types.UnionType, Literal):
+        return _union_or_literal(where, tp, value, lambda t: _coerce(owner, name, t, value))
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}.")
@@ -182,26 +188,9 @@ def _check_field(owner: str, name: str, tp: Any, value: Any, *, scalars: bool = 
     """
     where = f"{owner}.{name}"
     origin = get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        options = get_args(tp)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _check_field(owner, name, option, value, scalars=scalars)
-            except ConfigError as exc:
-                errors.append(exc)
-        if len(errors) == 1:  # X | None: the error of X says more than "expected X | None"
-            raise errors[0]
-        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}.")
-    if origin is Literal:
-        allowed = get_args(tp)
-        if not _in_literal(value, allowed):
-            raise _literal_error(where, value, allowed)
-        return value
+    if origin in (typing.Union, types.UnionType, Literal):
+        check = lambda t: _check_field(owner, name, t, value, scalars=scalars)  # noqa: E731
+        return _union_or_literal(where, tp, value, check)
     if origin in (tuple, list):
         if not isinstance(value, tuple | list):
             return value  # the subclass says what it wants (NetworkConfig: "a tuple of integers")
