@@ -33,6 +33,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from latentkit.models.base import Capabilities
+
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures"
 
@@ -54,7 +56,13 @@ def load_mnist(split: str, limit: int | None = None) -> tuple[Tensor, Tensor]:
 
 # -- the plain PyTorch baseline ----------------------------------------------------------------
 class PlainVAE(nn.Module):
-    """The PyTorch-examples VAE, widened to 784-512-256-(latent); decoder outputs logits."""
+    """The PyTorch-examples VAE, widened to 784-512-256-(latent); decoder outputs logits.
+
+    Not a latentkit model: it declares the one capability latentkit's likelihood estimators
+    read (``log_importance_weights``), so both run through the same evaluation code.
+    """
+
+    capabilities = Capabilities(likelihood_bound=True)
 
     def __init__(self, latent: int = 32) -> None:
         super().__init__()

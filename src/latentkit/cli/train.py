@@ -92,7 +92,8 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "--patch-size",
         type=count(2, 4096),
         default=None,
-        help="train on P x P patches cut from the images of a folder (photos of mixed sizes)",
+        help="train on P x P patches cut from the images of a folder (photos of mixed sizes; "
+        "default: whole images)",
     )
     add("--model", default=None, help="model type, e.g. vae, ae, cvae, hvae (default: vae)")
     add(
@@ -312,12 +313,11 @@ def _sized(settings: dict[str, Any], model: Any, config: Any, data: Any) -> str:
     """One line on the table and the sizes chosen for it (those not given)."""
     given, train = settings["model_config"], settings["train"]
     parts = []
-    latent = getattr(model.config, "latent_dim", None)
-    if "latent_dim" not in given and latent is not None:
-        parts.append(f"a code of {latent}")
-    network = getattr(model.config, "network", None)
-    if network is not None and "hidden" not in (given.get("network") or {}):
-        parts.append(f"hidden layers {'-'.join(map(str, network.hidden))}")
+    if "latent_dim" not in given:
+        parts.append(f"a code of {model.latent_dim}")
+    hidden = (model.config.to_dict().get("network") or {}).get("hidden")
+    if hidden and "hidden" not in (given.get("network") or {}):
+        parts.append(f"hidden layers {'-'.join(map(str, hidden))}")
     if "batch_size" not in train:
         parts.append(f"batches of {config.batch_size}")
     if "epochs" not in train:
