@@ -10,10 +10,11 @@ recipe to seconds (a smoke test: few steps, few images); the numbers it gives me
 The models:
 
 - ``denoiser-gray`` / ``denoiser-color``: blind residual denoisers
-  (:class:`~latentkit.models.residual.ResidualDenoisingModel`, DnCNN-B style with FFDNet's
-  downsampling) trained by :func:`~latentkit.apps.denoise.train_residual_denoiser` on patches of
-  the training photos (``zoo/_photos.py``) with noise of a standard deviation drawn
-  per patch from [0, 55] on the 0-255 scale; measured on CBSD68 (gray: its BT.601 luma) at
+  (:class:`~latentkit.models.residual.ResidualDenoisingModel`, DnCNN-B style, 10 layers of 32
+  channels at full resolution) trained by
+  :func:`~latentkit.apps.denoise.train_residual_denoiser` on patches of the training photos
+  (``zoo/_photos.py``) with noise of a standard deviation drawn per patch from [0, 55] on the
+  0-255 scale; measured on CBSD68 (gray: its BT.601 luma) at
   sigma 15, 25 and 50 against the noisy input.
 - ``colorizer``: a patch autoencoder (gray in, RGB out, squared error) whose predicted chroma
   is then shrunk toward gray by a factor chosen on held-out training photos and folded into
@@ -81,9 +82,11 @@ def _train_denoiser(channels: int, quick: bool) -> Trained:
 
     photos = training_photos()
     settings: dict[str, Any] = {
-        "photos": len(photos), "patches_per_photo": 32, "patch": 48, "steps": 1500,
+        "photos": len(photos), "patches_per_photo": 32, "patch": 40, "steps": 1500,
         "batch_size": 32, "sigma_range_255": [0, 55], "lr": 1e-3, "final_lr": 1e-5, "seed": 0,
-        "network": {"channels": channels, "depth": 12, "width": 48, "downscale": 2},
+        # full resolution: with downscale=2 the colour model had barely left "predict no
+        # noise" after 1500 steps (+0.6 dB at sigma 25 against +6 at full resolution)
+        "network": {"channels": channels, "depth": 10, "width": 32, "downscale": 1},
     }  # fmt: skip
     if quick:
         photos = photos[:: len(photos) // 3][:3]
@@ -156,7 +159,7 @@ def _train_colorizer(quick: bool) -> Trained:
     held_out, used = photos[::10], [p for i, p in enumerate(photos) if i % 10]
     settings: dict[str, Any] = {
         "photos": len(used), "validation_photos": len(held_out), "patches_per_photo": 48,
-        "patch": 32, "epochs": 5, "batch_size": 64, "lr": 1e-3, "min_lr": 1e-5, "seed": 0,
+        "patch": 32, "epochs": 12, "batch_size": 64, "lr": 1e-3, "min_lr": 1e-5, "seed": 0,
         "latent_dim": 128, "network": {"kind": "conv", "channels": [32, 64, 128], "dense": 0},
     }  # fmt: skip
     if quick:
@@ -192,7 +195,7 @@ def _colour_images(name: str, quick: bool) -> list[torch.Tensor]:
     from _photos import read_rgb, test_photos
 
     images = [read_rgb(p)[None] for p in test_photos(name)]
-    images = [x for x in images if (x - x.mean(1, keepdim=True)).abs().amax() > 0]
+    images = [x for x in images if not (x[:, 1:] == x[:, :1]).all()]  # Set14: bridge, man
     return images[:1] if quick else images
 
 
