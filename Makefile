@@ -21,12 +21,12 @@ demo: $(STAMP)
 	$(BIN)/latentkit demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples zoo
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples zoo
+	$(BIN)/ruff format --check src tests benchmarks examples zoo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
