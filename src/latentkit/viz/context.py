@@ -221,6 +221,7 @@ def evaluate(ctx: ReportContext) -> dict[str, Any]:
         images=images,
     )  # fmt: skip
     terms, summary = result.per_sample, result.summary
+    ctx.__dict__.setdefault("codes", result.codes.float())  # the codes encoded once, not twice
     out: dict[str, Any] = {"data points": len(x)}
     out["reconstruction MSE (per feature)"] = summary["squared_error"] / x[0].numel()
     if images:
