@@ -2,6 +2,9 @@
 
 - :class:`AutoencoderTransformer`: a VAE or autoencoder as a transformer (codes, decoding,
   ELBO or reconstruction score).
+- :class:`OutlierDetector` (= :class:`AutoencoderOutlierDetector`): the default outlier
+  detector, an ensemble of small autoencoders scoring reconstruction error and the distance to
+  the nearest training codes (the ``IsolationForest`` interface).
 - :class:`VAEOutlierDetector`: outlier detection from a VAE's ELBO, likelihood,
   reconstruction error or latent distance (the ``IsolationForest`` interface).
 - :class:`SemiSupervisedVAEClassifier`: the M2 semi-supervised classifier (``-1`` marks an
@@ -15,8 +18,18 @@ default; outputs are deterministic (see :mod:`latentkit.sklearn._base`).
 
 from __future__ import annotations
 
+from latentkit.sklearn._autoencoder_outlier import AutoencoderOutlierDetector
 from latentkit.sklearn._classifier import SemiSupervisedVAEClassifier
 from latentkit.sklearn._outlier import VAEOutlierDetector
 from latentkit.sklearn._transformer import AutoencoderTransformer
 
-__all__ = ["AutoencoderTransformer", "SemiSupervisedVAEClassifier", "VAEOutlierDetector"]
+#: the name users reach for: the detector whose defaults the tabular benchmark supports
+OutlierDetector = AutoencoderOutlierDetector
+
+__all__ = [
+    "AutoencoderOutlierDetector",
+    "AutoencoderTransformer",
+    "OutlierDetector",
+    "SemiSupervisedVAEClassifier",
+    "VAEOutlierDetector",
+]

@@ -1,0 +1,342 @@
+"""``AutoencoderOutlierDetector``: an ensemble of small autoencoders that scores rows by their
+reconstruction error and by the distance of their codes to the nearest training codes.
+
+Why these defaults (they are the same for every table; none is chosen per dataset):
+
+- **Robust scaling.** Columns are centred on their median and divided by their interquartile
+  range (the standard deviation where the IQR is 0, 1 where both are), so that the outliers in
+  the training rows do not set the scale of the features they are extreme in.
+- **An ensemble over seeds and rows** (as in RandNet, Chen et al. 2017, "Outlier detection with
+  autoencoder ensembles"): ``n_estimators`` autoencoders, each trained on its own random
+  ``max_samples`` share of the rows, the rest of them held out for early stopping on the
+  reconstruction error. Averaging the members removes most of the seed-to-seed variance of a
+  single small network.
+- **Sizes from the table.** The hidden width is ``clip(2 d, 16, 128)`` and the code size
+  ``clip(ceil(d / 2), 2, 16)`` for ``d`` features: undercomplete on every table, so that a
+  member cannot learn the identity.
+- **Training length in steps.** Each member takes at most ``max_steps`` optimisation steps and
+  stops early when its held-out reconstruction error has not improved for
+  ``patience`` epochs; the weights of the best epoch are kept.
+- **Two scores, one global and one local.** The reconstruction error finds rows that break the
+  correlations between features (global anomalies); the mean distance of a row's code to its
+  ``n_neighbors`` nearest training codes (Ramaswamy et al. 2000's k-NN score, computed in the
+  code space) finds rows that sit away from every cluster of normal rows even when they are
+  reconstructed well (local and clustered anomalies, where k-NN beats reconstruction scores).
+  Each score is robustly standardised on the training rows (median and IQR) and the detector
+  returns their mean, averaged over the members.
+
+The evidence for these choices is the table in ``benchmarks/RESULTS.md`` ("Tabular anomaly
+detection"), which also says how they were chosen: on validation seeds that the reported table
+does not use.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from latentkit._seeding import build_seeded
+from latentkit.data.dataset import Dataset
+from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
+from latentkit.nn import NetworkConfig
+from latentkit.sklearn._base import _check_int, _check_real, codes, squared_errors
+from latentkit.training.config import TrainConfig
+from latentkit.training.trainer import Trainer
+
+__all__ = ["AutoencoderOutlierDetector", "robust_location_scale"]
+
+SCORES = ("combined", "reconstruction", "neighbors")
+_NEIGHBOUR_ROWS = 1024  # query rows per distance block (bounds the (rows, train) matrix)
+
+
+def robust_location_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column median and spread of ``x`` of shape (n_samples, n_features).
+
+    The spread is the interquartile range; where it is 0 (a column with mostly one value), the
+    standard deviation; where that is 0 too (a constant column), 1.
+    """
+    q25, median, q75 = np.percentile(x, [25, 50, 75], axis=0)
+    spread = q75 - q25
+    std = x.std(0)
+    spread = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
+    return median, spread
+
+
+def _robust_z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``values`` standardised by the median and IQR of ``reference`` (both 1-D)."""
+    location, spread = robust_location_scale(reference[:, None])
+    return (values - location[0]) / spread[0]
+
+
+def _knn_distance(queries: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
+    """Mean Euclidean distance of each query row to its ``k`` nearest rows of ``reference``."""
+    k = min(k, len(reference))
+    ref = torch.from_numpy(reference)
+    out = []
+    for start in range(0, len(queries), _NEIGHBOUR_ROWS):
+        block = torch.from_numpy(queries[start : start + _NEIGHBOUR_ROWS])
+        distances = torch.cdist(block, ref)  # (rows, n_reference)
+        out.append(distances.topk(k, dim=1, largest=False).values.mean(1))
+    return torch.cat(out).numpy()
+
+
+class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
+    """Flag rows that an ensemble of autoencoders reconstructs badly or places far from the
+    codes of the other rows. The defaults are meant to be used as they are (see the module
+    docstring for the reasons and ``benchmarks/RESULTS.md`` for the evidence).
+
+    Parameters
+    ----------
+    contamination : float in (0, 0.5], default=0.1
+        Expected fraction of outliers: sets ``offset_`` so that this fraction of the training
+        rows is predicted -1. It does not change the scores.
+    n_estimators : int, default=5
+        Autoencoders in the ensemble.
+    max_samples : float in (0, 1], default=0.8
+        Share of the rows each member trains on; the others are its early-stopping rows
+        (with ``max_samples=1`` a member trains on every row and stops after ``max_steps``).
+    n_neighbors : int, default=10
+        Nearest training codes whose mean distance is the local score.
+    method : {"combined", "reconstruction", "neighbors"}, default="combined"
+        The anomaly score: the mean of the two robustly standardised scores, or one of them.
+    hidden : int or None, default=None
+        Width of the single hidden layer; ``None``: ``clip(2 d, 16, 128)``.
+    latent_dim : int or None, default=None
+        Code size; ``None``: ``clip(ceil(d / 2), 2, 16)``.
+    max_steps : int, default=600
+        Optimisation steps per member at most.
+    patience : int, default=5
+        Epochs without improvement of the held-out error before a member stops.
+    batch_size : int, default=128
+        Rows per step.
+    lr : float, default=3e-3
+        Adam learning rate.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the row splits, the weights and the shuffling of every member.
+    device : {"cpu", "cuda", "mps", "auto"}, default="cpu"
+        Where to train; scoring runs on the CPU in float64.
+
+    Attributes
+    ----------
+    estimators_ : list of latentkit.Autoencoder
+        The trained members (CPU, float64, eval mode).
+    location_, scale_ : ndarray of shape (n_features_in_,)
+        Column medians and spreads used to scale the rows.
+    train_codes_ : list of ndarray of shape (n_samples, latent_dim_)
+        Each member's codes of the training rows (the reference of the local score).
+    reference_scores_ : list of tuple of ndarray
+        Each member's training reconstruction errors and k-NN distances (the references of
+        the robust standardisation).
+    hidden_, latent_dim_ : int
+        The sizes used.
+    offset_ : float
+        ``decision_function = score_samples - offset_``.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(300, 6))
+    >>> detector = AutoencoderOutlierDetector(random_state=0).fit(X)
+    >>> detector.predict(X).shape
+    (300,)
+    """
+
+    def __init__(
+        self,
+        contamination: float = 0.1,
+        n_estimators: int = 5,
+        max_samples: float = 0.8,
+        n_neighbors: int = 10,
+        method: str = "combined",
+        hidden: int | None = None,
+        latent_dim: int | None = None,
+        max_steps: int = 600,
+        patience: int = 5,
+        batch_size: int = 128,
+        lr: float = 3e-3,
+        random_state: Any = None,
+        device: str = "cpu",
+    ) -> None:
+        self.contamination = contamination
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.n_neighbors = n_neighbors
+        self.method = method
+        self.hidden = hidden
+        self.latent_dim = latent_dim
+        self.max_steps = max_steps
+        self.patience = patience
+        self.batch_size = batch_size
+        self.lr = lr
+        self.random_state = random_state
+        self.device = device
+
+    # -- checks ----------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        owner = type(self).__name__
+        c = self.contamination
+        if isinstance(c, bool) or not isinstance(c, Real) or not 0 < c <= 0.5:
+            raise ValueError(
+                f"{owner}: contamination must be a fraction in (0, 0.5], got {c!r}; "
+                "use e.g. 0.05 for about 5% outliers."
+            )
+        m = self.max_samples
+        if isinstance(m, bool) or not isinstance(m, Real) or not 0 < m <= 1:
+            raise ValueError(f"{owner}: max_samples must be a fraction in (0, 1], got {m!r}.")
+        if self.method not in SCORES:
+            raise ValueError(
+                f"{owner}: method must be one of {', '.join(SCORES)}, got {self.method!r}."
+            )
+        for name, low in (("n_estimators", 1), ("n_neighbors", 1), ("max_steps", 1),
+                          ("patience", 1), ("batch_size", 1)):  # fmt: skip
+            _check_int(owner, name, getattr(self, name), low)
+        for name in ("hidden", "latent_dim"):
+            if getattr(self, name) is not None:
+                _check_int(owner, name, getattr(self, name), 1)
+        _check_real(owner, "lr", self.lr, positive=True)
+        if self.device not in ("cpu", "cuda", "mps", "auto"):
+            raise ValueError(
+                f"{owner}: device must be 'cpu', 'cuda', 'mps' or 'auto', got {self.device!r}."
+            )
+
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
+        """``X`` as a float64 array of shape (n_samples, n_features), checked and recorded."""
+        return validate_data(self, X, reset=reset, dtype=np.float64)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> AutoencoderOutlierDetector:
+        """Train the ensemble on ``X`` and set ``offset_`` from the training scores.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, possibly with a fraction ``contamination`` of outliers.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AutoencoderOutlierDetector
+            The fitted detector.
+        """
+        self._check_params()
+        X = self._validate(X, reset=True)
+        n, d = X.shape
+        self.location_, self.scale_ = robust_location_scale(X)
+        x = (X - self.location_) / self.scale_  # (n, d)
+        self.hidden_ = int(self.hidden) if self.hidden is not None else int(np.clip(2 * d, 16, 128))
+        self.latent_dim_ = (
+            int(self.latent_dim) if self.latent_dim is not None
+            else int(np.clip(math.ceil(d / 2), 2, 16))
+        )  # fmt: skip
+        rng = check_random_state(self.random_state)
+        self.estimators_, self.train_codes_, self.reference_scores_ = [], [], []
+        for _ in range(int(self.n_estimators)):
+            seed = int(rng.randint(0, 2**31 - 1))
+            order = rng.permutation(n)
+            n_train = max(2, min(n, round(float(self.max_samples) * n)))
+            model = self._fit_member(x[order[:n_train]], x[order[n_train:]], seed)
+            x64 = torch.from_numpy(x)
+            train_codes = codes(model, x64).numpy()
+            errors = squared_errors(model, x64).numpy()
+            distances = _knn_distance(train_codes, train_codes, int(self.n_neighbors) + 1)
+            self.estimators_.append(model)
+            self.train_codes_.append(train_codes)
+            self.reference_scores_.append((errors, distances))
+        self.offset_ = float(np.percentile(self._scores(X), 100.0 * self.contamination))
+        return self
+
+    def _fit_member(self, train: np.ndarray, held_out: np.ndarray, seed: int) -> Autoencoder:
+        config = AutoencoderConfig(
+            input_shape=(train.shape[1],),
+            latent_dim=self.latent_dim_,
+            network=NetworkConfig(hidden=(self.hidden_,)),
+            reconstruction="mse",
+        )
+        model = build_seeded(lambda: Autoencoder(config), seed)
+        steps_per_epoch = math.ceil(len(train) / int(self.batch_size))
+        val = Dataset(torch.from_numpy(held_out.astype(np.float32)), None, "held out")
+        has_val = len(held_out) > 0
+        train_config = TrainConfig(
+            epochs=max(1, math.ceil(int(self.max_steps) / steps_per_epoch)),
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            seed=seed,
+            device=self.device,
+            progress=False,
+            early_stopping_patience=int(self.patience) if has_val else None,
+        )
+        data = Dataset(torch.from_numpy(train.astype(np.float32)), None, type(self).__name__)
+        Trainer(train_config).fit(model, data, val if has_val else None)
+        return model.cpu().double().eval()
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        """Normality (higher = more normal) of the validated rows ``X``, shape (n,)."""
+        x = torch.from_numpy((X - self.location_) / self.scale_)
+        total = np.zeros(len(X))
+        for model, train_codes, (ref_errors, ref_distances) in zip(
+            self.estimators_, self.train_codes_, self.reference_scores_, strict=True
+        ):
+            parts = []
+            if self.method != "neighbors":
+                parts.append(_robust_z(squared_errors(model, x).numpy(), ref_errors))
+            if self.method != "reconstruction":
+                distances = _knn_distance(codes(model, x).numpy(), train_codes,
+                                          int(self.n_neighbors))  # fmt: skip
+                parts.append(_robust_z(distances, ref_distances))
+            total += np.mean(parts, axis=0)
+        return -total / len(self.estimators_)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Normality of each row (higher = more normal), as in scikit-learn's
+        ``IsolationForest``: minus the ensemble's mean standardised anomaly score.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "estimators_")
+        return self._scores(self._validate(X, reset=False))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers, non-negative for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for inliers, -1 for outliers (``decision_function(X) < 0``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
