@@ -23,7 +23,8 @@ def test_oneclass_quick_mode_prints_tables_and_writes_nothing(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_tabular_quick_mode_prints_a_table_and_writes_nothing(tmp_path) -> None:
-    check_quick_mode("anomaly_tabular.py", tmp_path, SINGLE_THREAD)
+    data = require_data("tables").parent
+    check_quick_mode("anomaly_tabular.py", tmp_path, {**SINGLE_THREAD, "LATENTKIT_DATA": str(data)})
 
 
 def test_pca_components_for_a_variance_fraction() -> None:
@@ -69,3 +70,34 @@ def test_tabular_tasks_have_the_documented_sizes_and_z_scores() -> None:
         assert task.anomalous.mean() == pytest.approx(0.10, abs=0.01)
     other = tabular.tasks_of("breast cancer", seed=2)[0]
     assert not np.array_equal(other.x, cancer.x)  # a fresh subsample per seed
+
+
+def test_shared_table_tasks_have_the_documented_sizes(monkeypatch) -> None:
+    monkeypatch.setenv("LATENTKIT_DATA", str(require_data("tables").parent))
+    tabular = benchmark_module("anomaly_tabular")
+    penguins = tabular.tasks_of("penguins", seed=0)  # each species in turn, 8%
+    assert len(penguins) == 3
+    for task in penguins:
+        assert task.x.shape[1] == 4
+        assert task.anomalous.mean() == pytest.approx(0.08, abs=0.01)
+    (adult,) = tabular.tasks_of("adult", seed=0)  # 2000 normal rows, categories one-hot
+    assert adult.anomalous.sum() == tabular.anomaly_count(2000, 0.08)
+    assert len(adult.x) == 2000 + adult.anomalous.sum() and adult.x.shape[1] > 50
+    assert np.isfinite(adult.x).all()
+
+
+def test_tabular_ranks_share_ties_and_average_over_datasets() -> None:
+    tabular = benchmark_module("anomaly_tabular")
+    # two datasets, one seed; (auroc, ap) per method
+    metrics = {
+        "a": {"d1": [(0.9, 0.5)], "d2": [(0.6, 0.2)]},
+        "b": {"d1": [(0.8, 0.4)], "d2": [(0.6, 0.3)]},
+        "c": {"d1": [(0.7, 0.1)], "d2": [(0.9, 0.6)]},
+    }
+    ranks = tabular.ranks(metrics, ["d1", "d2"])
+    np.testing.assert_allclose(ranks["a"], [[1.0, 2.5]])  # tie on d2 shares ranks 2 and 3
+    np.testing.assert_allclose(ranks["c"], [[3.0, 1.0]])
+    means = tabular.summary(metrics, ["d1", "d2"])
+    assert means["b"]["auroc"][0] == pytest.approx(0.7)
+    assert means["b"]["ap"][0] == pytest.approx(0.35)
+    assert means["b"]["rank"][0] == pytest.approx(2.25)

@@ -16,7 +16,8 @@ Why these defaults (they are the same for every table; none is chosen per datase
   member cannot learn the identity.
 - **Training length in steps.** Each member takes at most ``max_steps`` optimisation steps and
   stops early when its held-out reconstruction error has not improved for
-  ``patience`` epochs; the weights of the best epoch are kept.
+  ``patience`` epochs (an epoch is at least 10 steps: small tables repeat their rows); the
+  weights of the best epoch are kept.
 - **Two scores, one global and one local.** The reconstruction error finds rows that break the
   correlations between features (global anomalies); the mean distance of a row's code to its
   ``n_neighbors`` nearest training codes (Ramaswamy et al. 2000's k-NN score, computed in the
@@ -53,7 +54,8 @@ from latentkit.training.trainer import Trainer
 __all__ = ["AutoencoderOutlierDetector", "robust_location_scale"]
 
 SCORES = ("combined", "reconstruction", "neighbors")
-_NEIGHBOUR_ROWS = 1024  # query rows per distance block (bounds the (rows, train) matrix)
+_NEIGHBOUR_ROWS = 1024
+_EPOCH_STEPS = 10  # optimisation steps per epoch at least  # query rows per distance block (bounds the (rows, train) matrix)
 
 
 def robust_location_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,6 +265,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             reconstruction="mse",
         )
         model = build_seeded(lambda: Autoencoder(config), seed)
+        # an epoch is at least _EPOCH_STEPS steps (small tables repeat their rows), so that the
+        # per-epoch work of the trainer and the early-stopping check are not paid every step
+        repeats = math.ceil(_EPOCH_STEPS * int(self.batch_size) / len(train))
+        train = np.tile(train, (repeats, 1))
         steps_per_epoch = math.ceil(len(train) / int(self.batch_size))
         val = Dataset(torch.from_numpy(held_out.astype(np.float32)), None, "held out")
         has_val = len(held_out) > 0
