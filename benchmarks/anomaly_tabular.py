@@ -56,7 +56,14 @@ SECTION = "Tabular anomaly detection (scikit-learn and shared tables, ODDS-style
 OURS = "latentkit OutlierDetector (defaults)"
 QUICK_DATASETS = ("breast cancer", "iris", "titanic")
 CHOICES = (
-    "No parameter was tuned on the reported seeds: every method runs with its defaults (PyOD "
+    "No parameter was tuned on the reported seeds: every method runs with its defaults. "
+    "latentkit's OutlierDetector: 5 autoencoders (hidden clip(2d, 16, 128), code "
+    "clip(ceil(d/2), 2, 16)), median/IQR scaling, at most 600 steps each with early stopping on "
+    "20% held-out rows, score = mean distance to the 20 nearest training codes. These defaults "
+    "were chosen on validation seeds 100 and 101 of the same tasks (never on the seeds "
+    "reported here): mean AUROC 0.813 (k = 20) against 0.805 (k = 10), 0.789 (k = 5), 0.670 "
+    "(reconstruction error), 0.786 (reconstruction + neighbours), 0.801 (PyOD KNN) and 0.789 "
+    "(IsolationForest); see the detector's docstring. Peers (PyOD "
     "3.6.7: AutoEncoder 10 epochs, VAE 30 epochs with capacity=1e9 because its default clamps "
     "the KL term to 0; KNN k=5 largest distance, LOF 20 neighbours, ECOD, COPOD)."
 )

@@ -71,7 +71,7 @@ def test_reconstruction_score_finds_a_row_off_the_plane(clusters):
 
 
 def test_combined_score_finds_both(clusters):
-    detector = AutoencoderOutlierDetector(random_state=0).fit(clusters)
+    detector = AutoencoderOutlierDetector(method="combined", random_state=0).fit(clusters)
     least_normal = set(np.argsort(detector.score_samples(clusters))[:3].tolist())
     assert {300, 301} <= least_normal
 
@@ -110,7 +110,7 @@ def test_contamination_sets_the_share_and_scores_are_deterministic(cancer, cance
     [
         ({"contamination": 0.7}, r"contamination must be a fraction in \(0, 0.5\], got 0.7"),
         ({"max_samples": 0.0}, r"max_samples must be a fraction in \(0, 1\], got 0.0"),
-        ({"method": "elbo"}, "method must be one of combined, reconstruction, neighbors"),
+        ({"method": "elbo"}, "method must be one of neighbors, reconstruction, combined"),
         ({"n_estimators": 0}, "n_estimators must be an integer >= 1, got 0"),
         ({"hidden": 0}, "hidden must be an integer >= 1, got 0"),
     ],
