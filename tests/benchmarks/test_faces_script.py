@@ -11,10 +11,12 @@ from tests.conftest import require_data
 
 
 @pytest.mark.slow
-def test_quick_mode_prints_a_table_and_writes_nothing(tmp_path) -> None:
+@pytest.mark.parametrize("variant", ["gray", "color"])
+def test_quick_mode_prints_a_table_and_writes_nothing(tmp_path, variant: str) -> None:
     data = require_data("faces").parent
     env = {"LATENTKIT_DATA": str(data), "OMP_NUM_THREADS": "1"}
-    check_quick_mode("faces.py", tmp_path, env, args=["--threads", "1"], timeout=180)
+    args = ["--threads", "1", "--variant", variant]
+    check_quick_mode("faces.py", tmp_path, env, args=args, timeout=180)
 
 
 def test_shares_accuracies_and_distances_match_hand_computations() -> None:
@@ -39,6 +41,24 @@ def test_reidentification_finds_each_own_original() -> None:
     assert faces.reidentified(close, originals).tolist() == [True] * 4
     swapped = originals[[1, 0, 2, 3]]  # the first two edits look like each other's original
     assert faces.reidentified(swapped, originals).tolist() == [False, False, True, True]
+
+
+def test_verdict_reads_the_rows() -> None:
+    faces = benchmark_module("faces")
+    up = [["original", 10.0, 0.0, 100.0], ["reconstruction (s = 0)", 8.0, 0.09, 40.0],
+          ["edit s = +2", 50.0, 0.1, 30.0]]  # fmt: skip
+    down = [["original", 80.0, 0.0, 100.0], ["reconstruction (s = 0)", 30.0, 0.09, 40.0],
+            ["edit s = -2", 1.0, 0.1, 30.0]]  # fmt: skip
+    text = faces.verdict(up, down, different=0.22, kl=16.5)
+    assert text.startswith("**Does the edit work? Yes")
+    assert "8.0% of their reconstructions, 50.0% after adding the vector at s = +2" in text
+    assert "from 30.0% (reconstructions) to 1.0%" in text and "KL 16.5 nats" in text
+    # less than double the reconstructions' share: no
+    up[-1][1] = 15.0
+    assert faces.verdict(up, down, 0.22, 16.5).startswith("**Does the edit work? No")
+    # far from its original (more than half the distance between two faces): no
+    up[-1][1], up[-1][2] = 50.0, 0.12
+    assert faces.verdict(up, down, 0.22, 16.5).startswith("**Does the edit work? No")
 
 
 def test_judge_learns_a_separable_toy_task() -> None:
