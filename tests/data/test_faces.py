@@ -135,3 +135,12 @@ def test_missing_files_and_bad_options(tmp_path: Path, monkeypatch: pytest.Monke
         datasets.load("faces", "val", root=tmp_path)
     assert "faces" in datasets.available()
     assert faces_module.MAX_MEMBER_BYTES < 2 << 20
+
+
+def test_a_replaced_label_file_is_read_again(tmp_path: Path) -> None:
+    images = {f"p/{i}.jpg": Image.new("L", (64, 64), 40 * i) for i in range(4)}
+    root = _fake_faces(tmp_path, images, {f"p/{i}.jpg": "0" for i in range(4)})
+    assert datasets.load("faces", "all", root=root).y.tolist() == [0, 0, 0, 0]
+    lines = ["file,smiling"] + [f"p/{i}.jpg,{int(i > 1)}" for i in range(4)]
+    (root / "faces" / "smilesmiled_labels.csv").write_text("\n".join(lines) + "\n\n")
+    assert datasets.load("faces", "all", root=root).y.tolist() == [0, 0, 1, 1]

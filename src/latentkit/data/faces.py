@@ -146,8 +146,10 @@ class FacesSource:
         if folder is None:
             raise DataError(f"faces: {variant} variant not found. {self.where(variant, root)}")
         archive = folder / files.archive
-        stat = archive.stat()
-        names, labels, pixels = _read(str(archive), stat.st_size, stat.st_mtime_ns, variant)
+        state = tuple(
+            (p.stat().st_size, p.stat().st_mtime_ns) for p in (archive, folder / files.labels)
+        )
+        names, labels, pixels = _read(str(archive), state, variant)
         index = np.arange(len(labels))
         if split != "all":
             test = stratified_test_rows(labels, test_fraction, seed)
@@ -217,10 +219,11 @@ def _label_rows(path: Path, variant: str) -> tuple[list[str], np.ndarray]:
 
 @functools.lru_cache(maxsize=2)
 def _read(
-    archive: str, size: int, mtime_ns: int, variant: str
+    archive: str, state: tuple[tuple[int, int], ...], variant: str
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Names, labels (N,) and uint8 pixels (N, C, 64, 64) of one variant (cached per file
-    state: ``size`` and ``mtime_ns`` are part of the key so a replaced zip is read again)."""
+    state: the size and modification time of the zip and the CSV, ``state``, are part of the
+    key, so a replaced file is read again)."""
     files = _VARIANTS[variant]
     path = Path(archive)
     names, labels = _label_rows(path.parent / files.labels, variant)
