@@ -49,16 +49,17 @@ def test_verdict_reads_the_rows() -> None:
           ["edit s = +2", 50.0, 0.1, 30.0]]  # fmt: skip
     down = [["original", 80.0, 0.0, 100.0], ["reconstruction (s = 0)", 30.0, 0.09, 40.0],
             ["edit s = -2", 1.0, 0.1, 30.0]]  # fmt: skip
-    text = faces.verdict(up, down, different=0.22, kl=16.5)
+    text = faces.verdict(up, down, different=0.22, kl=16.5, judge=87.0)
     assert text.startswith("**Does the edit work? Yes")
     assert "8.0% of their reconstructions, 50.0% after adding the vector at s = +2" in text
     assert "from 30.0% (reconstructions) to 1.0%" in text and "KL 16.5 nats" in text
+    assert "87.0% accurate" in text
     # less than double the reconstructions' share: no
     up[-1][1] = 15.0
-    assert faces.verdict(up, down, 0.22, 16.5).startswith("**Does the edit work? No")
+    assert faces.verdict(up, down, 0.22, 16.5, 87.0).startswith("**Does the edit work? No")
     # far from its original (more than half the distance between two faces): no
     up[-1][1], up[-1][2] = 50.0, 0.12
-    assert faces.verdict(up, down, 0.22, 16.5).startswith("**Does the edit work? No")
+    assert faces.verdict(up, down, 0.22, 16.5, 87.0).startswith("**Does the edit work? No")
 
 
 def test_judge_learns_a_separable_toy_task() -> None:
