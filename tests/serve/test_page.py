@@ -111,6 +111,22 @@ def test_upload_shows_reconstruction_and_code(page, tmp_path):
     assert page.inner_text("#status") == ""
 
 
+def test_attribute_slider_edits_the_slider_code(page):
+    assert page.locator("#attribute option").count() == 10  # one per digit class
+    page.wait_for_function("document.querySelectorAll('#attribute-strip img').length === 5")
+    before = page.get_attribute("#attribute-img", "src")
+    page.focus("#strength")
+    page.keyboard.press("End")  # strength +3
+    after = wait_for_new_src(page, "#attribute-img", before)
+    assert after != before and page.inner_text("#strength-value") == "+3.0"
+    slider = page.inner_text("#slider-value-0")
+    page.click("#attribute-apply")  # the edited code becomes the slider code
+    page.wait_for_function(
+        "(v) => document.getElementById('slider-value-0').textContent !== v", arg=slider
+    )
+    assert page.inner_text("#status") == ""
+
+
 def test_screenshot_is_not_blank(page, tmp_path):
     path = tmp_path / "explorer.png"
     page.screenshot(path=str(path), full_page=True)

@@ -98,6 +98,34 @@ BAD_REQUESTS = {
         "out of range",
     ),
     "negative index": ("/api/interpolate", {"json": {"index_a": -1, "index_b": 0}}, 422, ""),
+    # attribute edits
+    "attribute dims": ("/api/attribute", {"json": {"z": [0.0], "strengths": [1]}}, 422, "latent"),
+    "NaN strength": ("/api/attribute", raw('{"z": [0, 0, 0], "strengths": [NaN]}'), 422, "finite"),
+    "strength too large": (
+        "/api/attribute",
+        {"json": {"z": OK_CODE, "strengths": [11]}},
+        422,
+        "less than or equal to 10",
+    ),
+    "too many strengths": (
+        "/api/attribute",
+        {"json": {"z": OK_CODE, "strengths": [0.0] * 33}},
+        422,
+        "at most 32",
+    ),
+    "no strengths": ("/api/attribute", {"json": {"z": OK_CODE, "strengths": []}}, 422, "at least"),
+    "string strength": (
+        "/api/attribute",
+        {"json": {"z": OK_CODE, "strengths": ["1"]}},
+        422,
+        "valid number",
+    ),
+    "unknown attribute": (
+        "/api/attribute",
+        {"json": {"z": OK_CODE, "strengths": [1], "attribute": 99}},
+        422,
+        "attribute must be in [0, 10)",
+    ),
     "JSON body too large": (
         "/api/decode",
         raw('{"z": [[0, 0, 0]], "pad": "' + "x" * MAX_JSON_BYTES + '"}'),

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from latentkit.apps.latent import interpolate, latent_grid
+from latentkit.apps.latent import apply_attribute, attribute_vector, interpolate, latent_grid
 from latentkit.evaluation import kl_per_dimension
 from latentkit.viz import (
     latent_traversals,
     plot_anomaly_histogram,
+    plot_attribute_edits,
     plot_image_grid,
     plot_interpolations,
     plot_kl_per_dimension,
@@ -41,7 +42,12 @@ def _image_figures(digits, vae):
     noisy = (x[:6] + 0.3 * torch.randn(x[:6].shape, generator=torch.Generator())).clamp(0, 1)
     rgb = torch.rand(5, 3, 12, 12, generator=torch.Generator().manual_seed(1))
     values = torch.linspace(-3, 3, 7)
+    vector = attribute_vector(vae, digits.x[:200], digits.y[:200], positive=1, negative=0)
+    strengths = [0.0, 1.0, 2.0]
     return {
+        "attribute": plot_attribute_edits(
+            x[:3], apply_attribute(vae, x[:3], vector, strengths), strengths
+        ),
         "grid": plot_image_grid(x),
         "reconstructions": plot_reconstructions(x, recon),
         "samples": plot_samples(samples),
@@ -60,6 +66,14 @@ def test_image_figures_are_drawn(digits, vae):
         h, w = pixels.shape[:2]
         assert 150 <= h <= 1500 and 250 <= w <= 1300, (name, pixels.shape)
         assert gray_std(pixels) > 50, name
+
+
+def test_attribute_figure_checks_its_shapes(digits):
+    x = digits.x[:3]
+    with pytest.raises(ValueError, match=r"edits must have shape \(S, N, C, H, W\)"):
+        plot_attribute_edits(x, x[None].expand(2, -1, -1, -1, -1), [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="edits must have shape"):
+        plot_attribute_edits(x, x[None, :2], [0.0])
 
 
 def test_chart_figures_are_drawn(digits, vae):

@@ -88,7 +88,8 @@ def test_vae_run_report_has_every_section(run_folder, digits, tmp_path):
     )  # fmt: skip
     text = out.read_text(encoding="utf-8")
     page = Page(text)
-    image_sections = [s for s in SECTIONS if s not in TABLE_SECTIONS]
+    # the attribute vector needs binary labels: silent on the ten digits
+    image_sections = [s for s in SECTIONS if s not in (*TABLE_SECTIONS, "attribute")]
     assert list(page.sections) == [*image_sections, "demo-notes"]
     assert "Not shown" not in text  # table sections are silent on images
     assert len(page.images) == 12  # one per figure section, 2 for anomaly, 1 in the extra
@@ -222,3 +223,24 @@ def test_restoration_panels_name_their_task_once(vae, digits, tmp_path):
     assert "<figcaption>" not in text  # the figure's title names the task
     section = Page(text)
     assert list(section.sections) == ["restoration"] and len(section.images) == 1
+
+
+def test_binary_labels_get_the_attribute_vector_figure(vae, digits, tmp_path):
+    keep = digits.y < 2
+    binary = Dataset(digits.x[keep], digits.y[keep], "zeros and ones",
+                     {"class_names": ["zero", "one"]})  # fmt: skip
+    out = build_report(vae, binary, tmp_path / "b.html", iwae_k=4, iwae_points=50)
+    text = out.read_text(encoding="utf-8")
+    page = Page(text)
+    assert page.sections.get("attribute") == "Attribute vector"
+    check_self_contained(page)
+    n1, n0 = int((binary.y == 1).sum()), int((binary.y == 0).sum())
+    assert f"mean code of the {n1} points labelled one minus that of the {n0}" in text
+    # a model conditioned on the label is told to change the label instead
+    from latentkit.models.registry import create_model
+
+    torch.manual_seed(0)
+    model = create_model("cvae", digits.shape, latent_dim=2, network={"hidden": [32]}).eval()
+    out = build_report(model, binary, tmp_path / "c.html", iwae_k=4, iwae_points=50)
+    text = out.read_text(encoding="utf-8")
+    assert "attribute" not in Page(text).sections and "change the label instead" in text

@@ -4,28 +4,40 @@
   Gaussian latents by White 2016, "Sampling generative networks"), which keeps intermediate
   codes at a typical norm under a Gaussian prior.
 - Attribute vectors (Larsen et al. 2016; White 2016): the mean code of one group minus the
-  mean code of another, added to new inputs with a strength.
+  mean code of another ("smiling minus neutral", or one factor value minus another), added to
+  new inputs' codes with a strength and decoded. Groups are chosen by label values, so the same
+  functions serve binary attributes and multi-valued factors.
 - A decoded grid over a 2-D latent space, on evenly spaced quantiles of N(0, 1) as in the
   Keras VAE tutorial's "manifold" figure.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Literal, TypeAlias
 
 import torch
 from torch import Tensor
 
+from latentkit.evaluation.diagnostics import posterior_means
+from latentkit.evaluation.evaluate import batched
 from latentkit.models.base import AbstractModel
 
 __all__ = [
     "apply_attribute",
     "attribute_vector",
+    "code_difference",
+    "edit_codes",
+    "group_mask",
     "interpolate",
     "latent_grid",
     "lerp",
     "slerp",
 ]
+
+
+#: label values selecting a group: one value, several, or a tensor of them
+Values: TypeAlias = bool | int | float | Sequence[bool | int | float] | Tensor
 
 
 def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
@@ -85,35 +97,145 @@ def interpolate(
     return images.view(steps, n, *x_a.shape[1:]).cpu()
 
 
-@torch.inference_mode()
-def attribute_vector(model: AbstractModel, x: Tensor, with_attribute: Tensor) -> Tensor:
-    """Mean code of the rows with the attribute minus the mean code of the others: ``(D,)``.
+def group_mask(labels: Tensor, values: Values) -> Tensor:
+    """Rows whose label is one of ``values``: a bool mask of shape (N,).
 
     Parameters
     ----------
-    x : Tensor of shape (N, *input_shape)
-    with_attribute : Tensor of shape (N,), bool
-        Which rows carry the attribute.
+    labels : Tensor of shape (N,)
+        Any labels: bool, integer classes, or float factor values (compared exactly).
+    values : scalar, sequence of scalars, or Tensor
+        The label values that select a row.
     """
-    mask = with_attribute.bool()
-    if mask.all() or not mask.any():
-        raise ValueError("with_attribute must mark some rows True and some False.")
-    model.eval()
-    codes = model.encode(x.to(model.device)).cpu()
-    return codes[mask].mean(0) - codes[~mask].mean(0)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"labels must have shape (N,), got {tuple(labels.shape)}; pass one column of a "
+            "factor table, e.g. factors[:, k]."
+        )
+    if labels.dtype == torch.bool:
+        labels = labels.long()
+    wanted = torch.as_tensor(values).reshape(-1).to(labels.dtype)
+    return torch.isin(labels, wanted)
 
 
-@torch.inference_mode()
-def apply_attribute(
-    model: AbstractModel, x: Tensor, vector: Tensor, strengths: Tensor | list[float]
+def code_difference(
+    codes: Tensor, labels: Tensor, positive: Values = 1, negative: Values | None = None
 ) -> Tensor:
-    """Decode ``encode(x) + s * vector`` for each strength ``s``: ``(S, N, *input_shape)``."""
-    model.eval()
-    s = torch.as_tensor(strengths, dtype=torch.float32)
-    codes = model.encode(x.to(model.device)).cpu()  # (N, D)
-    moved = codes[None] + s[:, None, None] * vector[None, None]  # (S, N, D)
-    out = model.decode(moved.reshape(-1, codes.shape[1]).to(model.device))
-    return out.view(len(s), *x.shape).cpu()
+    """Mean code of the ``positive`` rows minus the mean code of the ``negative`` rows: ``(D,)``.
+
+    Parameters
+    ----------
+    codes : Tensor of shape (N, D)
+    labels : Tensor of shape (N,)
+        Bool, integer or float labels (see :func:`group_mask`).
+    positive : scalar or sequence
+        Label value(s) of the group carrying the attribute (``1``/``True``: smiling).
+    negative : scalar or sequence, optional
+        Label value(s) of the group without it; by default every row not in ``positive``.
+
+    Raises
+    ------
+    ValueError
+        A shape mismatch, an empty group, or a value in both groups.
+    """
+    if codes.ndim != 2 or len(codes) != len(labels):
+        raise ValueError(
+            f"codes must have shape (N, D) with one label per row, got codes "
+            f"{tuple(codes.shape)} and labels {tuple(labels.shape)}."
+        )
+    pos = group_mask(labels, positive)
+    neg = ~pos if negative is None else group_mask(labels, negative)
+    if (pos & neg).any():
+        raise ValueError(
+            f"positive {positive!r} and negative {negative!r} select the same rows; "
+            "give disjoint label values."
+        )
+    for name, mask, values in (("positive", pos, positive), ("negative", neg, negative)):
+        if not mask.any():
+            shown = "the other labels" if values is None else repr(values)
+            raise ValueError(
+                f"no row has the {name} label value(s) {shown}; "
+                f"choose values present in labels (found {torch.unique(labels).tolist()[:10]})."
+            )
+    return codes[pos].mean(0) - codes[neg].mean(0)
+
+
+def attribute_vector(
+    model: AbstractModel,
+    x: Tensor,
+    labels: Tensor,
+    positive: Values = 1,
+    negative: Values | None = None,
+    *,
+    batch_size: int = 512,
+) -> Tensor:
+    """The attribute vector: mean code of the positive rows minus that of the negative rows.
+
+    Works for any labelled group pair: smiling (1) minus neutral (0) faces, or a factor
+    value minus another (dSprites' ellipse minus square: ``labels=factors[:, shape_column]``,
+    ``positive=ellipse, negative=square``).
+
+    Parameters
+    ----------
+    model : AbstractModel
+    x : Tensor of shape (N, *input_shape)
+    labels : Tensor of shape (N,)
+        Bool, integer or float labels of the rows (a bool mask: ``positive=True``).
+    positive, negative
+        Label values of the two groups (see :func:`code_difference`).
+    batch_size : int
+        Rows encoded at once.
+
+    Returns
+    -------
+    Tensor of shape (latent_dim,)
+        On the CPU; add it to codes with :func:`apply_attribute`.
+    """
+    codes = posterior_means(model, x, batch_size=batch_size)  # (N, D)
+    return code_difference(codes, labels.cpu(), positive, negative)
+
+
+def edit_codes(codes: Tensor, vector: Tensor, strengths: Tensor | Sequence[float]) -> Tensor:
+    """``codes + s * vector`` for each strength ``s``: ``(S, N, D)`` from codes ``(N, D)``."""
+    s = torch.as_tensor(strengths, dtype=codes.dtype).reshape(-1)
+    if vector.shape != codes.shape[1:]:
+        raise ValueError(
+            f"vector must have shape ({codes.shape[1]},) like one code, got {tuple(vector.shape)}."
+        )
+    if not torch.isfinite(s).all() or not torch.isfinite(vector).all():
+        raise ValueError("strengths and vector must be finite numbers.")
+    return codes[None] + s[:, None, None] * vector.to(codes)[None, None]
+
+
+def apply_attribute(
+    model: AbstractModel,
+    x: Tensor,
+    vector: Tensor,
+    strengths: Tensor | Sequence[float],
+    *,
+    batch_size: int = 512,
+) -> Tensor:
+    """Decode ``encode(x) + s * vector`` for each strength ``s``.
+
+    Parameters
+    ----------
+    model : AbstractModel
+    x : Tensor of shape (N, *input_shape)
+    vector : Tensor of shape (latent_dim,)
+        From :func:`attribute_vector`.
+    strengths : sequence of float, length S
+        ``0`` gives the reconstruction; negative strengths remove the attribute.
+
+    Returns
+    -------
+    Tensor of shape (S, N, *input_shape)
+        On the CPU.
+    """
+    codes = posterior_means(model, x, batch_size=batch_size)  # (N, D)
+    moved = edit_codes(codes, vector.cpu(), strengths)  # (S, N, D)
+    flat = moved.reshape(-1, codes.shape[1])
+    out = batched(lambda z, _: model.decode(z), flat, model=model, batch_size=batch_size)
+    return out.view(moved.shape[0], *x.shape).cpu()
 
 
 @torch.inference_mode()

@@ -23,7 +23,7 @@ from latentkit.cli.common import add_command, add_model_arguments, count, say
 
 __all__ = ["add_parser", "run"]
 
-NAMED_WITH_TEST_SPLIT = {"digits", "mnist", "fashion-mnist"}
+NAMED_WITH_TEST_SPLIT = {"digits", "mnist", "fashion-mnist", "faces", "faces-color"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:

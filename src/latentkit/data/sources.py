@@ -2,9 +2,11 @@
 
 Named sources (``SOURCES``): ``mnist`` and ``fashion-mnist`` (IDX files, found or downloaded,
 see :mod:`latentkit.data.mnist`) and ``digits``, the 8x8 handwritten digits bundled with
-scikit-learn (Alpaydin and Kaynak, UCI, 1998): the offline default. Any other name is read as
-a path: a folder of images (:mod:`latentkit.data.images`) or a table file
-(:mod:`latentkit.data.tables`), dispatched on its suffix through ``FILE_LOADERS``.
+scikit-learn (Alpaydin and Kaynak, UCI, 1998): the offline default; ``faces`` and
+``faces-color``, 64x64 faces with a smiling label read from local zips
+(:mod:`latentkit.data.faces`). Any other name is read as a path: a folder of images
+(:mod:`latentkit.data.images`) or a table file (:mod:`latentkit.data.tables`), dispatched on
+its suffix through ``FILE_LOADERS``.
 
 ``digits`` has no official split: for each label, ``round(0.2 * count)`` images drawn with
 ``numpy.random.default_rng(seed)`` (``seed=0`` by default) form the test part and the rest the
@@ -25,8 +27,10 @@ import numpy as np
 import torch
 
 from latentkit.data.dataset import Dataset
+from latentkit.data.faces import FACES, FACES_COLOR
 from latentkit.data.images import IMAGE_SUFFIXES, load_image_folder
 from latentkit.data.mnist import FASHION_MNIST, MNIST
+from latentkit.data.splits import stratified_test_rows
 from latentkit.data.tables import TABLE_SUFFIXES, load_table
 from latentkit.errors import DataError
 
@@ -95,7 +99,7 @@ class DigitsSource:
         images = pixels.reshape(-1, 8, 8) / np.float32(16.0)  # (N, 8, 8) in [0, 1]
         index = np.arange(len(labels))
         if split != "all":
-            test = _stratified_test_rows(labels, test_fraction, seed)
+            test = stratified_test_rows(labels, test_fraction, seed)
             index = index[test] if split == "test" else index[~test]
         x = torch.from_numpy(np.ascontiguousarray(images[index, None]))  # (n, 1, 8, 8)
         y = torch.from_numpy(labels[index])
@@ -135,20 +139,12 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return bunch.data.astype(np.float32), bunch.target.astype(np.int64)  # pragma: no cover
 
 
-def _stratified_test_rows(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of shape (N,): ``round(fraction * n_c)`` random rows of each class c."""
-    rng = np.random.default_rng(seed)
-    test = np.zeros(len(labels), dtype=bool)
-    for label in np.unique(labels):  # 10 classes: a loop over classes, not samples
-        rows = np.flatnonzero(labels == label)
-        test[rng.permutation(rows)[: round(fraction * len(rows))]] = True
-    return test
-
-
 DIGITS = DigitsSource()
 
 #: registered dataset name -> source
-SOURCES: dict[str, NamedSource] = {s.name: s for s in (MNIST, FASHION_MNIST, DIGITS)}
+SOURCES: dict[str, NamedSource] = {
+    s.name: s for s in (MNIST, FASHION_MNIST, DIGITS, FACES, FACES_COLOR)
+}
 
 #: file suffix -> loader; a folder is read by :func:`load_image_folder`
 FILE_LOADERS: dict[str, Callable[..., Dataset]] = dict.fromkeys(TABLE_SUFFIXES, load_table)

@@ -12,6 +12,8 @@ Explorer`; ``latentkit serve RUN`` runs it with uvicorn on 127.0.0.1. Routes:
                            ``"method"`` -> images and codes
 ``GET /api/map``           projected data codes, their labels and dataset indices
 ``POST /api/map/decode``   ``{"point": [x, y]}`` -> code and image
+``POST /api/attribute``    ``{"z", "attribute", "strengths"}`` -> images and codes of
+                           ``z + s * vector`` (vectors listed by ``/api/info``)
 ``POST /api/encode``       multipart upload (``file``, optional ``invert``, ``label``) ->
                            code, converted input, reconstruction, map point
 =========================  =============================================================
@@ -50,6 +52,7 @@ from latentkit.serve.hosts import allowed_authorities
 from latentkit.serve.middleware import UPLOAD_PATH, BodyLimit, HostCheck, error_response
 from latentkit.serve.validation import (
     MAX_CONCURRENT_DECODES,
+    AttributeRequest,
     DecodeRequest,
     InterpolateRequest,
     MapDecodeRequest,
@@ -186,6 +189,11 @@ def create_app(
     @app.post("/api/map/decode")
     def map_decode(body: MapDecodeRequest) -> dict[str, Any]:
         return explorer.map_decode(body.point, body.label)
+
+    @app.post("/api/attribute")
+    def attribute(body: AttributeRequest) -> dict[str, Any]:
+        check_codes([body.z], explorer.latent_dim)
+        return explorer.attribute(body.z, body.attribute, body.strengths, body.label)
 
     def encode_upload(body: bytes, content_type: str) -> dict[str, Any]:
         """Parse, decode and encode one upload (blocking: runs in a worker thread)."""

@@ -20,6 +20,12 @@ projection of the codes once, and derives slider ranges from them. Choices writt
   (the page scales them with nearest-neighbour rendering). One-channel images are gray, three
   channels RGB, any other channel count shows the first channel; vector data ``(D,)`` is drawn
   as a one-pixel-high strip.
+- Attribute vectors (latent arithmetic): when the map's data has labels and the model is not
+  conditioned on them, the mean code of one class minus the mean code of the others, from the
+  map's data codes: for two classes one vector (class 1 minus class 0, e.g. smiling minus
+  neutral), for more one per class present (at most :data:`~latentkit.serve.validation.
+  MAX_ATTRIBUTES` classes). Named with the data's ``class_names``; the page moves the current
+  code along the chosen vector with a strength slider.
 - Label-conditioned models decode with the request's ``label`` (0 when not given); the data
   codes use the data's own labels.
 - Uploads are composited on white (transparency), converted to the model's channel count,
@@ -51,8 +57,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from latentkit.apps.latent import lerp, slerp
-from latentkit.serve.validation import RequestError
+from latentkit.apps.latent import code_difference, edit_codes, lerp, slerp
+from latentkit.serve.validation import MAX_ATTRIBUTES, RequestError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -61,7 +67,14 @@ if TYPE_CHECKING:
     from latentkit.models.base import AbstractModel
     from latentkit.viz.maps import MapMethod
 
-__all__ = ["Explorer", "NeighbourProjection", "Projection", "fit_projection", "to_data_urls"]
+__all__ = [
+    "Explorer",
+    "NeighbourProjection",
+    "Projection",
+    "attribute_vectors",
+    "fit_projection",
+    "to_data_urls",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +187,7 @@ class Explorer:
         self.data = data
         self.note = note
         self.projection: Projection | NeighbourProjection | None = None
+        self.attributes: list[tuple[str, Tensor]] = []  # (name, vector (D,))
         tensors = itertools.chain(model.parameters(), model.buffers())
         self.finite_weights = all(bool(torch.isfinite(t).all()) for t in tensors)
         if data is not None and tuple(data.x.shape[1:]) != tuple(model.input_shape):
@@ -201,6 +215,8 @@ class Explorer:
             if self.note is None:
                 self.note = "no data given (--data): no map."
             return
+        if y is not None and self.num_classes is None:
+            self.attributes = attribute_vectors(codes, y, data.meta.get("class_names"))
         self.projection = fit_projection(codes, map_method, seed=seed)
         self.points = self.projection.project(codes)  # (P, 2)
         span = codes.max(0) - codes.min(0)
@@ -265,6 +281,9 @@ class Explorer:
             "map_available": self.projection is not None,
             "message": self.note,
             "data": None if self.data is None else {"name": self.data.name, "size": len(self.data)},
+            "attributes": [
+                {"name": name, "norm": round(float(v.norm()), 4)} for name, v in self.attributes
+            ],
             "sliders": {
                 "dims": dims,
                 "min": _round(self.low[:dims]),
@@ -317,6 +336,29 @@ class Explorer:
         images = to_data_urls(self._decode(path, self._labels(label, steps)))
         return {"images": images, "codes": [_round(c) for c in path.numpy()]}
 
+    def attribute(
+        self, z: list[float], attribute: int, strengths: list[float], label: int | None
+    ) -> dict:
+        """Decode ``z + s * vector`` for each strength ``s`` of the chosen attribute vector."""
+        if not self.attributes:
+            why = (
+                "the model is conditioned on labels"
+                if self.num_classes is not None
+                else "the data has no labels"
+                if self.data is not None
+                else self.note
+            )
+            raise RequestError(400, f"no attribute vectors: {why}.")
+        if attribute >= len(self.attributes):
+            raise RequestError(
+                422, f"attribute must be in [0, {len(self.attributes)}), got {attribute}."
+            )
+        vector = self.attributes[attribute][1]
+        code = torch.tensor([z], dtype=torch.float32)  # (1, D)
+        moved = edit_codes(code, vector, strengths)[:, 0]  # (S, D)
+        images = to_data_urls(self._decode(moved, self._labels(label, len(moved))))
+        return {"images": images, "codes": [_round(c) for c in moved.numpy()]}
+
     def map(self) -> dict:
         if self.projection is None:
             return {"available": False, "message": self.note}
@@ -349,6 +391,26 @@ class Explorer:
             "reconstruction": to_data_urls(reconstruction)[0],
             "point": point,
         }
+
+
+def attribute_vectors(
+    codes: np.ndarray, labels: Tensor, class_names: object = None
+) -> list[tuple[str, Tensor]]:
+    """Named attribute vectors ``(D,)`` of data codes ``(P, D)`` with labels ``(P,)``: for two
+    classes 0 and 1 one (1 minus 0), else one per class present (that class minus the others);
+    none for a single class or more than ``MAX_ATTRIBUTES`` classes."""
+    z = torch.from_numpy(codes).float()
+    classes = sorted(torch.unique(labels).tolist())
+    names = class_names if isinstance(class_names, list) else []
+
+    def name(c: int) -> str:
+        return str(names[c]) if 0 <= c < len(names) else str(c)
+
+    if classes == [0, 1]:
+        return [(f"{name(1)} − {name(0)}", code_difference(z, labels, 1, 0))]
+    if len(classes) < 2 or len(classes) > MAX_ATTRIBUTES:
+        return []
+    return [(f"{name(c)} − others", code_difference(z, labels, c)) for c in classes]
 
 
 def image_to_tensor(image: Image.Image, shape: tuple[int, ...], *, invert: bool) -> Tensor:

@@ -32,14 +32,17 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_ATTRIBUTES",
     "MAX_CODES",
     "MAX_CONCURRENT_DECODES",
     "MAX_JSON_BYTES",
     "MAX_PIXELS",
     "MAX_SAMPLES",
     "MAX_STEPS",
+    "MAX_STRENGTH",
     "MAX_TEMPERATURE",
     "MAX_UPLOAD_BYTES",
+    "AttributeRequest",
     "DecodeRequest",
     "InterpolateRequest",
     "MapDecodeRequest",
@@ -55,6 +58,8 @@ MAX_CODES = 64  # codes per decode request
 MAX_STEPS = 32  # interpolation steps
 MAX_SAMPLES = 64  # samples per request
 MAX_TEMPERATURE = 5.0  # prior temperature cap
+MAX_STRENGTH = 10.0  # |strength| cap of an attribute edit (multiples of the attribute vector)
+MAX_ATTRIBUTES = 32  # attribute vectors offered (one per class, for at most this many classes)
 MAX_LATENT_VALUES = 4096  # length cap of one code, before the latent_dim check
 MAX_ABS_VALUE = 1e6  # codes further out than this are not meaningful for any model here
 MAX_JSON_BYTES = 1 << 20  # 1 MiB per JSON body
@@ -128,6 +133,24 @@ class InterpolateRequest(_Request):
         raise RequestError(
             422, "give either z_a and z_b (two codes) or index_a and index_b (two data indices)."
         )
+
+
+class AttributeRequest(_Request):
+    """``{"z": [...], "attribute": 0, "strengths": [0, 1, 2]}``: one code moved along an
+    attribute vector (see ``GET /api/info``'s ``attributes``), decoded at each strength."""
+
+    z: Code
+    attribute: Annotated[int, Field(strict=True, ge=0, le=MAX_LABEL)] = 0
+    strengths: Annotated[
+        list[
+            Annotated[
+                float,
+                Field(strict=True, allow_inf_nan=False, ge=-MAX_STRENGTH, le=MAX_STRENGTH),
+            ]
+        ],
+        Field(min_length=1, max_length=MAX_STEPS),
+    ]
+    label: Label | None = None
 
 
 class MapDecodeRequest(_Request):

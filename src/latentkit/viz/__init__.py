@@ -24,6 +24,7 @@ from latentkit.viz.grids import figure_to_png_bytes, image_grid, save_figure
 from latentkit.viz.html import ReportSection, table_html
 from latentkit.viz.maps import LatentMap, latent_map
 from latentkit.viz.plots import (
+    plot_attribute_edits,
     plot_image_grid,
     plot_interpolations,
     plot_manifold,
@@ -53,6 +54,7 @@ __all__ = [
     "latent_map",
     "latent_traversals",
     "plot_anomaly_histogram",
+    "plot_attribute_edits",
     "plot_feature_errors",
     "plot_image_grid",
     "plot_interpolations",

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from latentkit.viz.grids import as_image_array, image_grid, new_figure, show_image
 
 __all__ = [
+    "plot_attribute_edits",
     "plot_image_grid",
     "plot_interpolations",
     "plot_manifold",
@@ -270,6 +271,52 @@ def plot_traversals(
         ax.set_xticks([padding + k * (w + padding) + w / 2 - 0.5 for k in range(steps)])
         ax.set_xticklabels([f"{v:+.1f}" for v in vals], fontsize="small")
         ax.tick_params(axis="x", length=0)
+    ax.set_title(title)
+    return fig
+
+
+def plot_attribute_edits(
+    inputs: ArrayLike,
+    edits: ArrayLike,
+    strengths: ArrayLike,
+    *,
+    title: str = "Attribute vector",
+) -> Figure:
+    """One row per input: the input, then its edit at each strength (latent arithmetic).
+
+    Parameters
+    ----------
+    inputs : Tensor or ndarray of shape (N, C, H, W)
+        The images whose codes were edited.
+    edits : Tensor or ndarray of shape (S, N, C, H, W)
+        As returned by :func:`latentkit.apps.latent.apply_attribute`: ``decode(encode(x) +
+        s * vector)`` for each of ``S`` strengths.
+    strengths : Tensor or ndarray of shape (S,)
+        The strengths, shown under the columns (0 is the reconstruction).
+    """
+    x = as_image_array(inputs)
+    array = np.asarray(edits.detach().cpu() if isinstance(edits, torch.Tensor) else edits)
+    vals = np.asarray(
+        strengths.cpu() if isinstance(strengths, torch.Tensor) else strengths, dtype=float
+    )
+    if array.ndim != 5 or array.shape[1:] != x.shape or vals.shape != (array.shape[0],):
+        raise ValueError(
+            f"edits must have shape (S, N, C, H, W) with (N, C, H, W) = {x.shape} and "
+            f"strengths shape (S,); got edits {array.shape} and strengths {vals.shape}."
+        )
+    steps, rows = array.shape[:2]
+    cells = np.concatenate([x[None], array]).transpose(1, 0, 2, 3, 4)  # (N, 1 + S, C, H, W)
+    padding = 1
+    picture = image_grid(cells.reshape(-1, *x.shape[1:]), steps + 1, padding=padding)
+    labels = [f"input {i + 1}" for i in range(rows)]
+    fig = new_figure(*_size(picture, steps + 1, label_chars=max(map(len, labels))))
+    _row_labelled(fig, picture, x.shape[2:], labels, padding)
+    ax = fig.axes[0]
+    w = x.shape[3]
+    ax.set_xticks([padding + k * (w + padding) + w / 2 - 0.5 for k in range(steps + 1)])
+    names = ["input"] + [f"{v:+.1f}" if v else "0 (rec.)" for v in vals]
+    ax.set_xticklabels(names, fontsize="small")
+    ax.tick_params(axis="x", length=0)
     ax.set_title(title)
     return fig
 

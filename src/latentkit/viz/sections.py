@@ -10,7 +10,9 @@ figures on images are left out silently. Builders are looked up in the :data:`BU
 registry by section id, in report order.
 
 Which figures apply: reconstructions and interpolations for every image model; samples and
-traversals for the VAE family on images; KL per dimension for the VAE family; the decoded
+traversals for the VAE family on images; the attribute vector (mean code of label 1 minus
+that of label 0, added to label-0 inputs at several strengths) for images with binary labels
+and a model not conditioned on them; KL per dimension for the VAE family; the decoded
 manifold only for 2-D latent spaces; the latent map for every model with a code of two or more
 dimensions (coloured by label, or for an unlabelled table by each row's anomaly score); for
 tables, the reconstruction error per feature and the rows' anomaly scores with the worst rows
@@ -25,6 +27,7 @@ from typing import Any
 
 import torch
 
+from latentkit.evaluation.evaluate import batched
 from latentkit.viz import charts, plots
 from latentkit.viz.context import (
     Inapplicable,
@@ -159,6 +162,40 @@ def interpolations_section(ctx: ReportContext) -> ReportSection | str:
     return ReportSection("Interpolations", figures=[fig], id="interpolations")
 
 
+#: strengths of the attribute-vector figure (0: the reconstruction)
+ATTRIBUTE_STRENGTHS = (-1.0, 0.0, 0.5, 1.0, 1.5, 2.0)
+
+
+def attribute_section(ctx: ReportContext) -> ReportSection | str | None:
+    from latentkit.apps.latent import code_difference, edit_codes
+
+    if not ctx.data.is_image:
+        return Inapplicable("images")
+    y = ctx.data.y
+    if y is None or sorted(torch.unique(y).tolist()) != [0, 1]:
+        return None  # drawn for binary labels only: silent elsewhere, like table figures
+
+    if ctx.model.needs_labels:
+        return "the model is conditioned on the label: change the label instead"
+    vector = code_difference(ctx.codes, y, 1, 0)  # (D,): mean code of 1s minus that of 0s
+    rows = torch.nonzero(y == 0)[:4, 0]
+    moved = edit_codes(ctx.codes[rows], vector, ATTRIBUTE_STRENGTHS)  # (S, n, D)
+    model = ctx.model
+    decoded = batched(lambda z, _: model.decode(z), moved.flatten(0, 1), model=model)
+    edits = decoded.view(len(ATTRIBUTE_STRENGTHS), len(rows), *ctx.data.shape)
+    names = ctx.data.meta.get("class_names")
+    pos, neg = (names[1], names[0]) if isinstance(names, list) and len(names) == 2 else (1, 0)
+    fig = plots.plot_attribute_edits(
+        ctx.data.x[rows], edits, ATTRIBUTE_STRENGTHS, title=f"Attribute vector: {pos} − {neg}"
+    )
+    caption = (
+        f"latent arithmetic on inputs labelled {neg}: decode(code + s · v), where v is the mean "
+        f"code of the {int((y == 1).sum())} points labelled {pos} minus that of the "
+        f"{int((y == 0).sum())} labelled {neg} in this data (|v| = {float(vector.norm()):.2f})"
+    )
+    return ReportSection("Attribute vector", figures=[fig], captions=[caption], id="attribute")
+
+
 def kl_section(ctx: ReportContext) -> ReportSection | str:
     from latentkit.evaluation import kl_per_dimension
 
@@ -216,6 +253,7 @@ BUILDERS: dict[str, Callable[[ReportContext], ReportSection | str | None]] = {
     "latent-scatter": latent_scatter_section,
     "traversals": traversals_section,
     "interpolations": interpolations_section,
+    "attribute": attribute_section,
     "kl-per-dimension": kl_section,
     "row-scores": row_scores_section,
     "anomaly": anomaly_section,
