@@ -150,3 +150,16 @@ def test_importance_weights_average_to_the_elbo():
         ]
     ).mean(0)
     assert torch.allclose(mc, single, atol=0.1), (mc, single)
+
+
+@pytest.mark.parametrize("encoder", ["gru", "conv"])
+def test_trailing_padding_changes_nothing(encoder):
+    """Batches are cut to their longest row: the same loss as with the full padding."""
+    short = create_model("sequence_vae", (4,), seed=0, tokens=TOKENS, latent_dim=2, encoder=encoder)
+    long = create_model("sequence_vae", (9,), seed=0, tokens=TOKENS, latent_dim=2, encoder=encoder)
+    x = Tokenizer("chars", tuple(TOKENS)).encode(["ab", "b", "aba"], 4).float()
+    padded = torch.cat([x, torch.zeros(3, 5)], 1)
+    g = lambda: torch.Generator().manual_seed(2)  # noqa: E731
+    a, b = short.loss(x, generator=g()), long.loss(padded, generator=g())
+    assert torch.allclose(a.reconstruction, b.reconstruction, atol=1e-5)
+    assert torch.allclose(a.kl, b.kl, atol=1e-6)

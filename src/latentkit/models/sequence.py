@@ -134,7 +134,11 @@ class SequenceVAE(AbstractGenerativeModel):
             raise ValueError(
                 f"expected token ids of shape (N, {self.input_shape[0]}), got {tuple(x.shape)}."
             )
-        return ids.clamp(0, self.config.vocab_size - 1)
+        ids = ids.clamp(0, self.config.vocab_size - 1)
+        # trailing columns of padding in every row change nothing (masked in the likelihood,
+        # skipped by the packed GRU, zero embeddings for the convolutions): cut them
+        used = (ids != PAD).any(0).nonzero()
+        return ids[:, : int(used.max()) + 1] if len(used) else ids[:, :1]
 
     # -- the contract ---------------------------------------------------------------------
     def posterior(self, x: Tensor, y: Tensor | None = None) -> DiagonalGaussian:
