@@ -101,3 +101,24 @@ def test_one_line_errors(folder):
                  "--max-length", "8", "--out", "x", cwd=folder)  # fmt: skip
     assert result.returncode != 0 and "the longest sequence (row 2" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_run_data_of_a_sequence_model_is_its_column_as_ids(tmp_path):
+    """evaluate, anomaly and report read a sequence run's column through load_data_for."""
+    from latentkit.cli.runs import load_data_for, write_preprocessing
+    from latentkit.data.sequences import Tokenizer
+    from latentkit.models.registry import create_model
+
+    (tmp_path / "m.csv").write_text("id,smiles\n0,CCO\n1,ClCBr\n")
+    tok = Tokenizer.fit(["CCO", "ClCBr"], "smiles")
+    model = create_model(
+        "sequence_vae", (5,), tokens=list(tok.tokens), token_kind="smiles", **NETWORK
+    )
+    model.save(tmp_path / "run")
+    record = {"column": "smiles", "selfies_from_smiles": False}
+    write_preprocessing(
+        str(tmp_path / "run"), {"data": str(tmp_path / "m.csv"), "sequences": record}
+    )
+    data = load_data_for(model, None, None, str(tmp_path / "run"))
+    assert data.x.tolist() == tok.encode(["CCO", "ClCBr"], 5).float().tolist()
+    assert model.loss(data.x).reconstruction.shape == (2,)

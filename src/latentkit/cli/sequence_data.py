@@ -19,6 +19,7 @@ __all__ = [
     "model_strings",
     "output_strings",
     "record_of",
+    "sequence_dataset",
     "training_data",
     "write_strings",
 ]
@@ -99,6 +100,17 @@ def model_strings(model: Any, run: str, data: str, column: str | None) -> list[s
     record = record_of(run)
     strings = read_strings(data, column or record.get("column"))
     return to_selfies(strings) if record.get("selfies_from_smiles") else strings
+
+
+def sequence_dataset(model: Any, run: str, data: str) -> Any:
+    """The run's column of ``data`` as a Dataset of token ids ``(N, L)`` (float32)."""
+    import torch
+
+    from latentkit.data.dataset import Dataset
+
+    strings = model_strings(model, run, data, None)
+    ids = model.tokenizer.encode(strings, model.input_shape[0])
+    return Dataset(ids.to(torch.float32), None, data, {"column": record_of(run).get("column")})
 
 
 def output_strings(model: Any, run: str, strings: list[str]) -> tuple[str, list[str]]:
