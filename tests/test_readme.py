@@ -34,6 +34,8 @@ def test_readme_python_snippets_run(tmp_path, monkeypatch):
     assert namespace["codes"].shape == (1438, 2)
     assert namespace["walk"].shape == (8, 1, 1, 8, 8)
     assert os.path.exists(tmp_path / "runs" / "readme-vae" / "model.safetensors")
+    metrics = namespace["metrics"]  # the molecules section
+    assert (metrics["validity"], metrics["unique@2"], metrics["novelty"]) == (0.75, 0.5, 0.5)
 
 
 def test_readme_faces_snippet_runs(tmp_path, monkeypatch):

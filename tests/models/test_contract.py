@@ -31,7 +31,7 @@ def test_every_model_implements_what_it_declares(model_type):
         q = model.posterior(x, y)
         assert isinstance(q, Posterior)
         assert q.mean.shape == (6, model.latent_dim)
-        assert model.sample(2, y=1 if caps.conditional else None).shape == (2, 1, 8, 8)
+        assert model.sample(2, y=1 if caps.conditional else None).shape == (2, *model.input_shape)
     if caps.likelihood_bound:
         log_w = model.log_importance_weights(x, 3, y=y)
         assert log_w.shape == (3, 6) and torch.isfinite(log_w).all()
@@ -56,6 +56,7 @@ def test_capabilities_of_the_family():
         "semi_supervised_vae": Capabilities(True, True, True, True, True, True),
         "hierarchical_vae": Capabilities(True, True, True),
         "discrete_vae": Capabilities(True, True),
+        "sequence_vae": Capabilities(True, True, True, sequence=True),
     }
     assert {m: get_model_class(m).capabilities for m in MODELS} == expected
 

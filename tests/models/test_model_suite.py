@@ -8,12 +8,19 @@ import pytest
 import torch
 
 import latentkit
-from latentkit.models.registry import MODELS, create_model
+from latentkit.models.registry import MODELS, create_model, get_model_class
 
 SHAPES = [(1, 28, 28), (1, 8, 8), (3, 32, 32), (1, 30, 30), (3, 45, 45), (13,)]
 SMALL_MLP = {"kind": "mlp", "hidden": [32, 16]}
 SMALL_CONV = {"kind": "conv", "channels": [8, 16], "dense": 32}
 SMALL_RESCONV = {"kind": "resconv", "channels": [8, 16], "dense": 32}
+#: the vocabulary of the sequence models in the suite: ids 3..9 (0-2: pad, begin, end)
+TOKENS = ["C", "N", "O", "(", ")", "1", "="]
+
+
+def is_sequence(model_type: str) -> bool:
+    """Models of token ids ``(N, L)`` (declared ``capabilities.sequence``)."""
+    return get_model_class(model_type).capabilities.sequence
 
 
 def small_fields(model_type: str, network: dict) -> dict:
@@ -22,16 +29,36 @@ def small_fields(model_type: str, network: dict) -> dict:
         return {"latent_dim": 6, "top_latent_dim": 3, "top_hidden": [8], "network": network}
     if model_type == "discrete_vae":
         return {"groups": 3, "categories": 4, "network": network}
+    if is_sequence(model_type):  # an image network's kind picks the sequence encoder
+        return {
+            "latent_dim": 4,
+            "tokens": TOKENS,
+            "token_kind": "chars",
+            "encoder": "conv" if network["kind"] != "mlp" else "gru",
+            "embed_dim": 8,
+            "encoder_hidden": 16,
+            "decoder_hidden": 32,
+        }
     return {"latent_dim": 4, "network": network}
 
 
 def make(model_type: str, shape: tuple[int, ...], network: dict | None = None, **extra):
     network = network or SMALL_MLP
+    if is_sequence(model_type):
+        shape = (shape[-1],)  # sequences of as many ids as the image is wide
     return create_model(model_type, shape, **small_fields(model_type, network), **extra)
 
 
 def batch(model, n: int = 6, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
+    if model.capabilities.sequence:  # random strings of 1..L-1 tokens, the end id, padding
+        length = model.input_shape[0]
+        sizes = torch.randint(1, length, (n,), generator=g)
+        x = torch.randint(3, 3 + len(TOKENS), (n, length), generator=g)
+        position = torch.arange(length)
+        x = torch.where(position < sizes[:, None], x, 0)
+        x[torch.arange(n), sizes] = 2
+        return x.float(), None
     x = torch.rand((n, *model.input_shape), generator=g)
     y = torch.randint(0, 10, (n,), generator=g) if model.needs_labels else None
     return x, y
@@ -67,7 +94,8 @@ def test_shapes(case):
         assert term.shape == (6,), name
         assert torch.isfinite(term).all(), name
     if model.capabilities.generative:
-        assert model.sample(3, y=2 if model.needs_labels else None).shape == (3, *shape)
+        sample = model.sample(3, y=2 if model.needs_labels else None)
+        assert sample.shape == (3, *model.input_shape)
 
 
 @pytest.mark.parametrize("model_type", list(MODELS))
@@ -130,10 +158,11 @@ def test_same_seed_same_loss(model_type):
 @pytest.mark.parametrize("model_type", list(MODELS))
 def test_overfits_one_batch(model_type):
     torch.manual_seed(0)
-    fields = small_fields(model_type, {"kind": "mlp", "hidden": [64]})
-    model = create_model(model_type, (1, 8, 8), **fields)
+    model = make(model_type, (1, 8, 8), {"kind": "mlp", "hidden": [64]})
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(8, 1, 8, 8, generator=g) > 0.5).float()
+    if model.capabilities.sequence:
+        x = batch(model, 8)[0]
     y = torch.arange(8) % 4 if model.needs_labels else None
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     first = None

@@ -32,6 +32,17 @@ def run(args: argparse.Namespace) -> int:
     from latentkit.evaluation import posterior_means
 
     model = open_run(args.run)
+    if model.capabilities.sequence:  # a column of strings
+        from latentkit.apps.sequences import encode_strings
+        from latentkit.cli.runs import read_preprocessing
+        from latentkit.cli.sequence_data import model_strings
+
+        name = args.data or read_preprocessing(args.run).get("data")
+        strings = model_strings(model, args.run, name, None)[: args.limit]
+        codes = encode_strings(model, strings).numpy()
+        out = write_table(args.out, codes, [f"z{i}" for i in range(codes.shape[1])])
+        say(f"wrote {out}: {len(strings)} codes of dimension {model.latent_dim}")
+        return 0
     data = load_data_for(
         model, args.data, args.split, args.run, limit=args.limit, columns=selection(args)
     )

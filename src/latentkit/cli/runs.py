@@ -106,7 +106,11 @@ def load_data_for(
 
         split = "test" if name in available() else "train"
     chosen = {key: value for key, value in (columns or {}).items() if value is not None}
-    if _is_table_file(name):
+    if model.capabilities.sequence:  # the run's column of strings as token ids
+        from latentkit.cli.sequence_data import sequence_dataset
+
+        dataset = sequence_dataset(model, run, name)
+    elif _is_table_file(name):
         dataset = _load_table_for(name, split, prep, run, chosen, options or {})
     elif chosen:
         raise UsageError(f"--{', --'.join(chosen)}: only for table files, and {name} is not one")

@@ -34,6 +34,7 @@ from typing import Any
 
 from latentkit.cli.columns import add_column_arguments
 from latentkit.cli.common import add_command, count, number, say, seed
+from latentkit.cli.sequence_data import add_sequence_arguments
 from latentkit.cli.train_settings import settings as _settings
 from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no torch
 
@@ -78,6 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         "  latentkit train --data mnist --network conv --channels 32,64 --out runs/conv\n"
         "  latentkit train --data my.csv --label y --drop id --out runs/table\n"
         "  latentkit train --data my.csv --label y --print-config > table.json\n"
+        "  latentkit train --data smiles.csv --column smiles --model sequence_vae --out runs/mol\n"
         "  latentkit train --config vae.json --out runs/vae --resume",
     )
     parser.epilog += "\n" + _SCHEMA
@@ -205,6 +207,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         help="print the full effective settings as JSON (the --config schema) and exit",
     )
     add_column_arguments(parser, training=True)
+    add_sequence_arguments(parser)
     add(
         "--impute",
         choices=["mean", "median"],
@@ -237,9 +240,19 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--out is required: the run folder to write")
         check_out(args.out, resume=args.resume, overwrite=args.overwrite)
     TrainConfig.from_dict(settings["train"])  # bad settings fail before the data is read
-    data = load_data(settings, args)
+    sequence = get_model_class(settings["model"]).capabilities.sequence
+    given = [f"--{f.replace('_', '-')}" for f in ("column", "tokens", "max_length")]
+    given = [flag for flag in given if getattr(args, flag[2:].replace("-", "_")) is not None]
+    if given and not sequence:
+        raise UsageError(f"{', '.join(given)}: only for sequence models (--model sequence_vae)")
     preprocessing: dict[str, Any] = {"data": settings["data"]}
-    if not data.is_image:  # tables: standardise with statistics of the training split
+    if sequence:  # a column of strings as token ids; the tokens go into the model config
+        from latentkit.cli.sequence_data import training_data
+
+        data, preprocessing, token_fields = training_data(settings, args)
+    else:
+        data = load_data(settings, args)
+    if not data.is_image and not sequence:  # tables: standardise with training statistics
         from latentkit.data.transforms import Standardizer
 
         scaler = Standardizer().fit(data.x)
@@ -254,7 +267,10 @@ def run(args: argparse.Namespace) -> int:
             data.meta.get("fill"),
         ).to_dict()
     n_val = round(fraction * len(data))
-    fields, train_fields = effective(settings, data, len(data) - n_val)
+    if sequence:  # sized by the config's own defaults, not by a table's columns
+        fields, train_fields = token_fields | settings["model_config"], settings["train"]
+    else:
+        fields, train_fields = effective(settings, data, len(data) - n_val)
     config = TrainConfig.from_dict(train_fields)
     if args.print_config:
         model_config = get_model_class(settings["model"]).config_class.from_dict(
@@ -272,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
         f"training {model.model_type} on {data.name}: {len(train)} samples"
         + (f", {len(val)} for validation" if val is not None else "")
     )
-    if not data.is_image:
+    if not data.is_image and not sequence:
         say(_sized(settings, model, config, data))
     if args.overwrite:
         removed = remove_previous_run(args.out)

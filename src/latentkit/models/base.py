@@ -58,6 +58,9 @@ class Capabilities:
     decoder_likelihood : bool
         ``decoder_params(z)`` and ``likelihood`` expose p(x | z) for gradient-based inference
         in latent space (inpainting by latent optimisation).
+    sequence : bool
+        The data are token ids ``(N, L)`` held as float32 (:mod:`latentkit.data.sequences`):
+        ``decode`` and ``sample`` return ids, ``model.tokenizer`` turns them into strings.
     """
 
     generative: bool = False
@@ -66,6 +69,7 @@ class Capabilities:
     conditional: bool = False
     classifier: bool = False
     decoder_likelihood: bool = False
+    sequence: bool = False
 
 
 def repeat_samples(x: Tensor, k: int) -> Tensor:
