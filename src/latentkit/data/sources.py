@@ -2,7 +2,8 @@
 
 Named sources (``SOURCES``): ``mnist`` and ``fashion-mnist`` (IDX files, found or downloaded,
 see :mod:`latentkit.data.mnist`) and ``digits``, the 8x8 handwritten digits bundled with
-scikit-learn (Alpaydin and Kaynak, UCI, 1998): the offline default. Any other name is read as
+scikit-learn (Alpaydin and Kaynak, UCI, 1998): the offline default; ``dsprites``, drawn
+procedurally with its factor labels (:mod:`latentkit.data.dsprites`). Any other name is read as
 a path: a folder of images (:mod:`latentkit.data.images`) or a table file
 (:mod:`latentkit.data.tables`), dispatched on its suffix through ``FILE_LOADERS``.
 
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from latentkit.data.dataset import Dataset
+from latentkit.data.dsprites import DSPRITES
 from latentkit.data.images import IMAGE_SUFFIXES, load_image_folder
 from latentkit.data.mnist import FASHION_MNIST, MNIST
 from latentkit.data.tables import TABLE_SUFFIXES, load_table
@@ -148,7 +150,7 @@ def _stratified_test_rows(labels: np.ndarray, fraction: float, seed: int) -> np.
 DIGITS = DigitsSource()
 
 #: registered dataset name -> source
-SOURCES: dict[str, NamedSource] = {s.name: s for s in (MNIST, FASHION_MNIST, DIGITS)}
+SOURCES: dict[str, NamedSource] = {s.name: s for s in (MNIST, FASHION_MNIST, DIGITS, DSPRITES)}
 
 #: file suffix -> loader; a folder is read by :func:`load_image_folder`
 FILE_LOADERS: dict[str, Callable[..., Dataset]] = dict.fromkeys(TABLE_SUFFIXES, load_table)
