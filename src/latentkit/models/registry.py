@@ -67,6 +67,7 @@ MODELS: dict[str, str] = {
     "semi_supervised_vae": "latentkit.models.semi_supervised:SemiSupervisedVAE",
     "hierarchical_vae": "latentkit.models.hierarchical:HierarchicalVAE",
     "discrete_vae": "latentkit.models.discrete:DiscreteVAE",
+    "factor_vae": "latentkit.models.factor_vae:FactorVAE",
 }
 
 #: Networks saved and loaded like models (``latentkit.load``) but trained by their own app, not
