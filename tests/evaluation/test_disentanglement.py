@@ -12,8 +12,10 @@ from latentkit.evaluation.disentanglement import (
     dci,
     discretize,
     factor_vae_score,
+    latent_factors,
     mig,
     mutual_information,
+    normalized_mutual_information,
     sap,
 )
 
@@ -119,3 +121,15 @@ def test_torch_inputs_and_errors(f):
         mig(z, f.astype(float))
     with pytest.raises(ValueError, match="at least 2 latents"):
         mig(z[:, :1], f)
+
+
+def test_latent_factors_names_what_each_latent_carries(f):
+    z = as_codes(f)[:, [2, 0, 3, 1]]  # latent j carries factor 2, 0, 3, 1
+    noise = np.random.default_rng(0).standard_normal((len(f), 1))
+    codes = np.concatenate([z, noise], 1)
+    names = ["shape", "scale", "orientation", "x"]
+    assert latent_factors(codes, f, names) == ["orientation", "shape", "x", "scale", None]
+    nmi = normalized_mutual_information(codes, f)
+    assert nmi.shape == (5, 4) and nmi.max() <= 1 + 1e-9 and nmi[0, 2] > 0.99
+    with pytest.raises(ValueError, match="names"):
+        latent_factors(codes, f, ["a"])

@@ -5,8 +5,10 @@ from latentkit.evaluation.disentanglement import (
     DCI,
     dci,
     factor_vae_score,
+    latent_factors,
     mig,
     mutual_information,
+    normalized_mutual_information,
     sap,
 )
 from latentkit.evaluation.evaluate import Evaluation, batched, batches, eval_mode, evaluate
@@ -24,9 +26,11 @@ __all__ = [
     "evaluate",
     "factor_vae_score",
     "kl_per_dimension",
+    "latent_factors",
     "log_likelihood",
     "mig",
     "mutual_information",
+    "normalized_mutual_information",
     "posterior_means",
     "sap",
 ]

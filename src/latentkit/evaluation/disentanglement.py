@@ -55,8 +55,10 @@ __all__ = [
     "dci",
     "discretize",
     "factor_vae_score",
+    "latent_factors",
     "mig",
     "mutual_information",
+    "normalized_mutual_information",
     "sap",
 ]
 
@@ -111,6 +113,29 @@ def mutual_information(codes: Any, factors: Any, bins: int = 20) -> np.ndarray:
     z = discretize(c, bins)
     return np.array([[_discrete_mi(z[:, j], f[:, k]) for k in range(f.shape[1])]
                      for j in range(z.shape[1])])  # fmt: skip
+
+
+def normalized_mutual_information(codes: Any, factors: Any, bins: int = 20) -> np.ndarray:
+    """``I(z_j; v_k) / H(v_k)`` of every latent and factor, in [0, 1]: shape (L, K) (0 for a
+    constant factor). MIG is the mean over factors of the gap between a column's top two."""
+    c, f = _check(codes, factors)
+    m = mutual_information(c, f, bins)
+    entropy = np.array([_discrete_mi(f[:, k], f[:, k]) for k in range(f.shape[1])])
+    return np.divide(m, entropy, out=np.zeros_like(m), where=entropy > 0)
+
+
+def latent_factors(
+    codes: Any, factors: Any, names: list[str] | None = None, *, threshold: float = 0.1
+) -> list[str | None]:
+    """For each latent, the factor it carries most information about (highest
+    :func:`normalized_mutual_information`), or None below ``threshold``: labels for sliders
+    and traversal rows. ``names`` default to ``factor 0``, ``factor 1``, ..."""
+    nmi = normalized_mutual_information(codes, factors)  # (L, K)
+    names = names or [f"factor {k}" for k in range(nmi.shape[1])]
+    if len(names) != nmi.shape[1]:
+        raise ValueError(f"expected {nmi.shape[1]} factor names, got {len(names)}.")
+    best = nmi.argmax(1)
+    return [names[k] if nmi[j, k] >= threshold else None for j, k in enumerate(best)]
 
 
 def mig(codes: Any, factors: Any, *, bins: int = 20) -> float:
