@@ -124,4 +124,11 @@ def test_describe_sources_says_where_to_put_missing_data(
     assert "train: missing" in mnist
     assert str(tmp_path / "cache" / "latentkit" / "mnist") in mnist
     assert str(tmp_path / "mine" / "mnist") in mnist
-    assert datasets.available() == ["digits", "faces", "faces-color", "fashion-mnist", "mnist"]
+    assert datasets.available() == [
+        "digits",
+        "dsprites",
+        "faces",
+        "faces-color",
+        "fashion-mnist",
+        "mnist",
+    ]

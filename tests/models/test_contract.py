@@ -43,6 +43,17 @@ def test_every_model_implements_what_it_declares(model_type):
     if caps.decoder_likelihood:
         params = model.decoder_params(model.encode(x, y), y)
         assert model.likelihood.log_prob(params, x).shape == (6,)
+    if caps.auxiliary_step:
+        auxiliary = model.auxiliary_parameters()
+        assert auxiliary and all(isinstance(p, torch.nn.Parameter) for p in auxiliary)
+        optimizer = model.auxiliary_optimizer()
+        model.zero_grad()
+        loss = model.auxiliary_loss(x, y=y, generator=torch.Generator().manual_seed(0))
+        assert loss.shape == () and torch.isfinite(loss)
+        loss.backward()
+        touched = {id(p) for p in model.parameters() if p.grad is not None}
+        assert touched == {id(p) for p in auxiliary}  # the codes are inputs, not trained
+        optimizer.step()
     if caps.conditional and not caps.classifier:  # M2 infers missing labels itself
         with pytest.raises(ValueError, match="labels"):
             model.loss(x)
@@ -57,6 +68,7 @@ def test_capabilities_of_the_family():
         "hierarchical_vae": Capabilities(True, True, True),
         "discrete_vae": Capabilities(True, True),
         "sequence_vae": Capabilities(True, True, True, sequence=True),
+        "factor_vae": Capabilities(True, True, True, decoder_likelihood=True, auxiliary_step=True),
     }
     assert {m: get_model_class(m).capabilities for m in MODELS} == expected
 

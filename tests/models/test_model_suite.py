@@ -107,6 +107,8 @@ def test_gradient_reaches_every_parameter(model_type, net):
     if model_type == "semi_supervised_vae":
         y[:3] = -1  # both labelled and unlabelled rows
     model.loss(x, y=y, generator=torch.Generator().manual_seed(1)).loss.backward()
+    if model.capabilities.auxiliary_step:  # the auxiliary network learns from its own loss
+        model.auxiliary_loss(x, y=y, generator=torch.Generator().manual_seed(2)).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing, f"no gradient for {missing}"
     silent = [n for n, p in model.named_parameters() if not p.grad.abs().sum() > 0]

@@ -17,6 +17,7 @@ from tests.viz.helpers import decode_png, gray_std, small_vae
 
 PNG_PREFIX = "data:image/png;base64,"
 TABLE_SECTIONS = ("feature-errors", "row-scores")
+FACTOR_SECTIONS = ("factors",)  # data with factor labels (dsprites) only: tests/viz/test_factors.py
 
 
 class Page(HTMLParser):
@@ -89,7 +90,9 @@ def test_vae_run_report_has_every_section(run_folder, digits, tmp_path):
     text = out.read_text(encoding="utf-8")
     page = Page(text)
     # the attribute vector needs binary labels: silent on the ten digits
-    image_sections = [s for s in SECTIONS if s not in (*TABLE_SECTIONS, "attribute")]
+    image_sections = [
+        s for s in SECTIONS if s not in (*TABLE_SECTIONS, *FACTOR_SECTIONS, "attribute")
+    ]
     assert list(page.sections) == [*image_sections, "demo-notes"]
     assert "Not shown" not in text  # table sections are silent on images
     assert len(page.images) == 12  # one per figure section, 2 for anomaly, 1 in the extra

@@ -87,9 +87,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     add(
         "--data",
         default=None,
-        help="dataset name (mnist, fashion-mnist, digits, faces, faces-color), image file or "
-        "folder (searched "
-        "recursively) or table file (.csv, .parquet, .npy, .npz); required, here or in --config",
+        help="dataset name (mnist, fashion-mnist, digits, faces, faces-color, dsprites), image "
+        "file or folder (searched recursively) or table file (.csv, .parquet, .npy, .npz); "
+        "required, here or in --config",
     )
     add(
         "--patch-size",

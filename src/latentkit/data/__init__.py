@@ -7,6 +7,8 @@ Modules (import what you need; this package imports nothing itself, to keep star
   :mod:`~latentkit.data.paths`: MNIST-family files, the IDX reader, verified downloads
 - :mod:`~latentkit.data.images`, :mod:`~latentkit.data.tables`: folders of images, table files
   (:mod:`~latentkit.data.arrays`: ``.npy``/``.npz`` headers and blocks)
+- :mod:`~latentkit.data.dsprites`: dSprites drawn procedurally, with its factor labels;
+  :mod:`~latentkit.data.lazy`: ``LazyRows``, rows made on demand (``x[i:j]`` as float32)
 - :mod:`~latentkit.data.limits`: the memory limits every reader checks before allocating
 - :mod:`~latentkit.data.transforms`, :mod:`~latentkit.data.corruptions`,
   :mod:`~latentkit.data.patches`: scalers, binarization, grayscale, noise, masks, patches

@@ -1,4 +1,4 @@
-"""The in-memory :class:`Dataset` every loader returns."""
+"""The :class:`Dataset` every loader returns: tensors in memory, or rows made on demand."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from latentkit.data.lazy import LazyRows
 from latentkit.errors import DataError
 
 __all__ = ["Dataset"]
@@ -15,26 +16,44 @@ __all__ = ["Dataset"]
 
 @dataclasses.dataclass
 class Dataset:
-    """Data held in memory as contiguous tensors.
+    """Data held in memory as contiguous tensors (or, for ``x``, rows made on demand).
 
     Attributes
     ----------
-    x : Tensor of shape (N, C, H, W) or (N, D), float32
-        Images in [0, 1] or table rows.
+    x : Tensor of shape (N, C, H, W) or (N, D), float32, or LazyRows
+        Images in [0, 1] or table rows; a :class:`~latentkit.data.lazy.LazyRows` for data
+        too large for memory as float32 (dSprites), whose ``x[i:j]`` gives float32 tensors.
     y : Tensor of shape (N,), int64, or None
         Integer labels when the source has them.
     name : str
         Where the data came from (``"mnist"``, a file path, ...).
     meta : dict
-        JSON-compatible facts: split, source files, class names, column names, ...
+        JSON-compatible facts: split, source files, class names, column names, and for data
+        with known generative factors their ``factor_names``, ``factor_sizes``, ...
+    factors : Tensor of shape (N, K), int64, or None
+        Ground-truth factor classes of every row (dSprites: shape, scale, orientation, x, y),
+        for disentanglement metrics; follows ``subset``.
     """
 
-    x: Tensor
+    x: Tensor | LazyRows
     y: Tensor | None
     name: str
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    factors: Tensor | None = None
 
     def __post_init__(self) -> None:
+        if self.factors is not None and (
+            self.factors.dtype != torch.int64
+            or self.factors.ndim != 2
+            or len(self.factors) != len(self.x)
+        ):
+            raise DataError(
+                f"{self.name}: factors must be int64 of shape ({len(self.x)}, K), got "
+                f"{self.factors.dtype} of shape {tuple(self.factors.shape)}."
+            )
+        if isinstance(self.x, LazyRows):
+            self._check_labels()
+            return
         if not isinstance(self.x, Tensor):
             raise DataError(f"{self.name}: x must be a torch.Tensor, got {type(self.x).__name__}.")
         if self.x.dtype != torch.float32:
@@ -43,6 +62,10 @@ class Dataset:
             raise DataError(
                 f"{self.name}: x must have shape (N, D) or (N, C, H, W), got {tuple(self.x.shape)}."
             )
+        self._check_labels()
+        self.x = self.x.contiguous()
+
+    def _check_labels(self) -> None:
         if self.y is not None:
             if self.y.dtype != torch.int64 or self.y.ndim != 1:
                 raise DataError(
@@ -54,7 +77,6 @@ class Dataset:
                     f"{self.name}: {len(self.x)} samples but {len(self.y)} labels; "
                     "they must have the same count."
                 )
-        self.x = self.x.contiguous()
 
     def __len__(self) -> int:
         return len(self.x)
@@ -77,10 +99,11 @@ class Dataset:
         return int(self.y.max()) + 1
 
     def subset(self, index: Tensor | slice | list[int]) -> Dataset:
-        """A new Dataset with the rows ``index`` (copied, contiguous)."""
-        x = self.x[index].contiguous()
+        """A new Dataset with the rows ``index`` (copied, contiguous; a lazy ``x`` stays lazy)."""
+        x = self.x.take(index) if isinstance(self.x, LazyRows) else self.x[index].contiguous()
         y = None if self.y is None else self.y[index].contiguous()
-        return Dataset(x, y, self.name, dict(self.meta))
+        factors = None if self.factors is None else self.factors[index].contiguous()
+        return Dataset(x, y, self.name, dict(self.meta), factors=factors)
 
     def __repr__(self) -> str:
         labels = "no labels" if self.y is None else f"{self.num_classes} classes"

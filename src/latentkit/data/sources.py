@@ -4,7 +4,8 @@ Named sources (``SOURCES``): ``mnist`` and ``fashion-mnist`` (IDX files, found o
 see :mod:`latentkit.data.mnist`) and ``digits``, the 8x8 handwritten digits bundled with
 scikit-learn (Alpaydin and Kaynak, UCI, 1998): the offline default; ``faces`` and
 ``faces-color``, 64x64 faces with a smiling label read from local zips
-(:mod:`latentkit.data.faces`). Any other name is read as a path: a folder of images
+(:mod:`latentkit.data.faces`); ``dsprites``, drawn procedurally with its factor labels
+(:mod:`latentkit.data.dsprites`). Any other name is read as a path: a folder of images
 (:mod:`latentkit.data.images`) or a table file (:mod:`latentkit.data.tables`), dispatched on
 its suffix through ``FILE_LOADERS``.
 
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from latentkit.data.dataset import Dataset
+from latentkit.data.dsprites import DSPRITES
 from latentkit.data.faces import FACES, FACES_COLOR
 from latentkit.data.images import IMAGE_SUFFIXES, load_image_folder
 from latentkit.data.mnist import FASHION_MNIST, MNIST
@@ -143,7 +145,7 @@ DIGITS = DigitsSource()
 
 #: registered dataset name -> source
 SOURCES: dict[str, NamedSource] = {
-    s.name: s for s in (MNIST, FASHION_MNIST, DIGITS, FACES, FACES_COLOR)
+    s.name: s for s in (MNIST, FASHION_MNIST, DIGITS, FACES, FACES_COLOR, DSPRITES)
 }
 
 #: file suffix -> loader; a folder is read by :func:`load_image_folder`

@@ -61,6 +61,12 @@ class Capabilities:
     sequence : bool
         The data are token ids ``(N, L)`` held as float32 (:mod:`latentkit.data.sequences`):
         ``decode`` and ``sample`` return ids, ``model.tokenizer`` turns them into strings.
+    auxiliary_step : bool
+        The model trains a second network with its own objective and optimiser (FactorVAE's
+        discriminator): ``auxiliary_parameters()`` lists its parameters, which the trainer
+        leaves out of the main optimiser; ``auxiliary_optimizer()`` builds the optimiser over
+        them; ``auxiliary_loss(x, y=..., generator=...)`` is the scalar the trainer minimises
+        with it after every step of ``loss``.
     """
 
     generative: bool = False
@@ -70,6 +76,7 @@ class Capabilities:
     classifier: bool = False
     decoder_likelihood: bool = False
     sequence: bool = False
+    auxiliary_step: bool = False
 
 
 def repeat_samples(x: Tensor, k: int) -> Tensor:
@@ -206,6 +213,21 @@ class AbstractModel(nn.Module, abc.ABC):
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """``decode(encode(x))``: shape ``(N, *input_shape)``."""
         return self.decode(self.encode(x, y), y)
+
+    # -- the auxiliary step (only for capabilities.auxiliary_step) -------------------------
+    def auxiliary_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the auxiliary network, left out of the main optimiser."""
+        raise NotImplementedError(f"{type(self).__name__} declares no auxiliary step.")
+
+    def auxiliary_optimizer(self) -> torch.optim.Optimizer:
+        """The optimiser of the auxiliary network."""
+        raise NotImplementedError(f"{type(self).__name__} declares no auxiliary step.")
+
+    def auxiliary_loss(
+        self, x: Tensor, *, y: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """The scalar the auxiliary optimiser minimises on a batch ``x``."""
+        raise NotImplementedError(f"{type(self).__name__} declares no auxiliary step.")
 
     # -- shape facts ----------------------------------------------------------------------
     @property

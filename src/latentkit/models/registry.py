@@ -68,6 +68,7 @@ MODELS: dict[str, str] = {
     "hierarchical_vae": "latentkit.models.hierarchical:HierarchicalVAE",
     "discrete_vae": "latentkit.models.discrete:DiscreteVAE",
     "sequence_vae": "latentkit.models.sequence:SequenceVAE",
+    "factor_vae": "latentkit.models.factor_vae:FactorVAE",
 }
 
 #: Networks saved and loaded like models (``latentkit.load``) but trained by their own app, not

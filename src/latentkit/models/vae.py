@@ -9,6 +9,14 @@
   flow"): each latent dimension's batch-mean KL counts at least ``free_bits`` nats.
 - IWAE (Burda et al. 2015, "Importance weighted autoencoders"): the k-sample bound
   log (1/k) sum_i p(x, z_i) / q(z_i | x), with ``objective="iwae"`` and ``iwae_samples=k``.
+- beta-TCVAE (Chen et al. 2018, "Isolating sources of disentanglement in VAEs") is
+  ``VAE(tc_weight=...)``: the KL splits into index-code MI + total correlation (TC) +
+  dimension-wise KL, and loss = recon + beta * KL + (tc_weight - beta) * TC, so the TC weighs
+  ``tc_weight`` and the two other terms ``beta`` (Chen et al.'s alpha = gamma = beta, 1 by
+  default). TC is the minibatch-weighted-sampling estimate of
+  :func:`latentkit.distributions.aggregate.total_correlation` over a dataset of
+  ``tc_dataset_size`` points (None: the batch is the population), logged per sample as
+  ``total_correlation``.
 
 Subclasses condition on labels by overriding ``cond_dim`` and ``condition``.
 """
@@ -24,6 +32,7 @@ from torch import Tensor
 
 from latentkit.config import Config, check_positive, check_shape
 from latentkit.distributions import DiagonalGaussian, VampPrior, build_likelihood, build_prior
+from latentkit.distributions.aggregate import total_correlation
 from latentkit.errors import ConfigError
 from latentkit.models.base import (
     AbstractGenerativeModel,
@@ -59,6 +68,8 @@ class VAEConfig(Config):
     free_bits: float = 0.0  # minimum nats per latent dimension (0 disables free bits)
     objective: Literal["elbo", "iwae"] = "elbo"  # training bound
     iwae_samples: int = 1  # k, the importance samples of the IWAE bound
+    tc_weight: float | None = None  # beta-TCVAE: weight of the total correlation (None: off)
+    tc_dataset_size: int | None = None  # N of the MWS estimate (None: the batch's size)
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -73,6 +84,15 @@ class VAEConfig(Config):
         check_positive(name, "iwae_samples", self.iwae_samples)
         if self.capacity_max > 0 and self.free_bits > 0:
             raise ConfigError(f"{name}: use capacity_max or free_bits, not both.")
+        if self.tc_dataset_size is not None:
+            check_positive(name, "tc_dataset_size", self.tc_dataset_size)
+        if self.tc_weight is not None:
+            check_positive(name, "tc_weight", self.tc_weight, allow_zero=True)
+            if self.objective == "iwae" or self.capacity_max > 0 or self.free_bits > 0:
+                raise ConfigError(
+                    f"{name}: tc_weight (beta-TCVAE) works with the ELBO objective and a "
+                    "beta-weighted KL; unset objective='iwae', capacity_max or free_bits."
+                )
 
 
 class VAE(AbstractGenerativeModel):
@@ -215,7 +235,13 @@ class VAE(AbstractGenerativeModel):
         reconstruction = -self.likelihood.log_prob(self.decoder_params(z, y), target)  # (N,)
         kl = self.kl_divergence(q, z)  # (N,)
         loss = reconstruction.mean() + self._kl_penalty(q, kl, step)
-        return LossOutput(loss=loss, reconstruction=reconstruction, kl=kl)
+        terms = {}
+        if self.config.tc_weight is not None:  # beta-TCVAE: the TC weighs tc_weight in all
+            tc = total_correlation(z, q.mean, q.log_var, self.config.tc_dataset_size)  # (N,)
+            warm = linear_warmup(step, self.config.warmup_steps, final=1.0)
+            loss = loss + warm * (self.config.tc_weight - self.config.beta) * tc.mean()
+            terms["total_correlation"] = tc.detach()
+        return LossOutput(loss=loss, reconstruction=reconstruction, kl=kl, terms=terms)
 
     def _kl_penalty(self, q: DiagonalGaussian, kl: Tensor, step: int | None) -> Tensor:
         """The batch KL term added to the loss: beta-weighted, capacity or free bits."""

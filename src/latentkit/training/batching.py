@@ -3,7 +3,8 @@
 - The whole dataset is moved to the training device once when it fits (on CUDA: at most
   40% of the free memory); batches are then gathered on the device with no host work besides
   one permutation per epoch. Otherwise it stays in (pinned) host memory and each batch is
-  copied with ``non_blocking=True``.
+  copied with ``non_blocking=True``. Data whose rows are made on demand (a
+  :class:`~latentkit.data.lazy.LazyRows`, e.g. dSprites) makes each batch on the host.
 - Dynamic binarization (Salakhutdinov & Murray 2008: a fresh Bernoulli draw of each image on
   every pass) and input corruptions for denoising autoencoders (Vincent et al. 2008, from
   :mod:`latentkit.data.corruptions`, looked up in its registry by ``CorruptionConfig.kind``)
@@ -29,6 +30,7 @@ from torch import Tensor
 
 from latentkit.data.batches import InMemoryBatches
 from latentkit.data.corruptions import corrupt
+from latentkit.data.lazy import LazyRows
 from latentkit.training.config import CorruptionConfig
 
 __all__ = ["DeviceBatches", "epoch_generator", "epoch_seed", "place", "transform_batch"]
@@ -51,9 +53,10 @@ def epoch_generator(
     return generator
 
 
-def place(t: Tensor | None, device: torch.device) -> Tensor | None:
-    """``t`` on ``device`` if it fits there, else in (pinned) host memory."""
-    if t is None or t.device == device:
+def place(t: Tensor | LazyRows | None, device: torch.device) -> Tensor | LazyRows | None:
+    """``t`` on ``device`` if it fits there, else in (pinned) host memory; rows made on demand
+    (:class:`~latentkit.data.lazy.LazyRows`) stay on the host, each batch is moved."""
+    if t is None or isinstance(t, LazyRows) or t.device == device:
         return t
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from latentkit._seeding import seeded  # re-exported: one seeding helper for every layer
 from latentkit.data.dataset import Dataset
+from latentkit.data.lazy import LazyRows
 from latentkit.errors import ConfigError, DataError
 from latentkit.training.config import TrainConfig
 from latentkit.training.distributed import DistInfo
@@ -81,7 +82,7 @@ def build_optimizer(
     return cls(params, foreach=True, **kwargs)
 
 
-def as_tensors(data: Dataset | Tensor, what: str) -> tuple[Tensor, Tensor | None]:
+def as_tensors(data: Dataset | Tensor, what: str) -> tuple[Tensor | LazyRows, Tensor | None]:
     """``(x, y)`` of a Dataset, or ``(x, None)`` of a float tensor of shape ``(N, ...)``."""
     if isinstance(data, Dataset):
         return data.x, data.y
@@ -96,7 +97,7 @@ def as_tensors(data: Dataset | Tensor, what: str) -> tuple[Tensor, Tensor | None
 
 
 def check_training_data(
-    model: AbstractModel, x: Tensor, y: Tensor | None, what: str, *, binarize: bool
+    model: AbstractModel, x: Tensor | LazyRows, y: Tensor | None, what: str, *, binarize: bool
 ) -> None:
     """Refuse data the model cannot train on, before anything is written or stepped.
 
@@ -104,7 +105,8 @@ def check_training_data(
     ----------
     model : AbstractModel
         Its ``input_shape``, ``needs_labels`` and ``data_range`` are checked against the data.
-    x : Tensor of shape (N, *input_shape)
+    x : Tensor of shape (N, *input_shape), or LazyRows
+        Rows made on demand are not scanned: their declared ``value_range`` is checked.
     y : Tensor of shape (N,) or None
     what : str
         How the messages name the data (``"train"``, ``"val"``).
@@ -126,6 +128,9 @@ def check_training_data(
         raise DataError(f"{type(model).__name__} needs labels: pass a Dataset with y.")
     if len(x) == 0:
         raise DataError(f"{what} is empty.")
+    if isinstance(x, LazyRows):
+        _check_range(model, *x.value_range, what, binarize=binarize)
+        return
     if not bool(torch.isfinite(x).all()):
         bad = (~torch.isfinite(x)).flatten(1).any(1).nonzero().flatten()
         raise DataError(
@@ -134,6 +139,13 @@ def check_training_data(
             "impute='mean' or 'median')."
         )
     low, high = (float(v) for v in torch.aminmax(x))
+    _check_range(model, low, high, what, binarize=binarize)
+
+
+def _check_range(
+    model: AbstractModel, low: float, high: float, what: str, *, binarize: bool
+) -> None:
+    """Refuse values in [low, high] outside the model's data range (or binarization's)."""
     limits = model.data_range
     if limits is not None and (low < limits[0] or high > limits[1]):
         raise DataError(

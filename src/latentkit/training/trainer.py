@@ -31,6 +31,13 @@ on the device and read once per epoch; the NaN guard syncs once per ``nan_check_
 steps; the optimizers use PyTorch's fused kernels; gradients are released with
 ``zero_grad(set_to_none=True)``; optional ``torch.compile`` (of the loss module; models whose
 ``loss`` branches on ``step`` may recompile), channels-last and mixed precision (``amp``).
+Models that declare ``capabilities.auxiliary_step`` (FactorVAE's discriminator) train a
+second network: its parameters (``model.auxiliary_parameters()``) are left out of the main
+optimiser, and after every main step the trainer takes one step of
+``model.auxiliary_loss(x)`` with ``model.auxiliary_optimizer()`` on the same batch (under
+autocast, without a gradient scaler; not under DDP; the auxiliary optimiser's moments are not
+checkpointed, so a resumed run restarts them).
+
 Validation runs under ``torch.inference_mode`` with ``step=None`` (the model's full
 objective, so warm-up does not move the monitored loss). ``step=`` passed to ``model.loss``
 during training is the global optimisation step.
@@ -248,8 +255,16 @@ class _Run:
         self.loss_fn: Any = distributed.wrap(self.loss_module, info, device)  # training
         if config.compile:
             self.loss_fn = torch.compile(self.loss_fn)
-        self.params = [p for p in model.parameters() if p.requires_grad]
+        auxiliary = model.auxiliary_parameters() if model.capabilities.auxiliary_step else []
+        if auxiliary and info.enabled:
+            raise ConfigError(
+                f"{type(model).__name__} trains an auxiliary network with its own optimiser, "
+                "which distributed training does not synchronise; train it in one process."
+            )
+        skip = {id(p) for p in auxiliary}
+        self.params = [p for p in model.parameters() if p.requires_grad and id(p) not in skip]
         self.optimizer = build_optimizer(config, self.params, device)
+        self.auxiliary = model.auxiliary_optimizer() if auxiliary else None
         self.state = LoopState()
         self.records: list[dict[str, Any]] = []
         self.best_weights: dict[str, Tensor] | None = None
@@ -352,6 +367,8 @@ class _Run:
             out = self._loss(self.loss_fn, xb, yb, s.global_step, gens["data"], gens["noise"])
             self.guard.observe(out.loss)
             self.precision.backward_and_step(out.loss, self.optimizer, self.params, cfg.grad_clip)
+            if self.auxiliary is not None:
+                self._auxiliary_step(xb, yb, gens)
             metrics.add(out, xb.shape[0])
             s.global_step += 1
             since_check += 1
@@ -384,6 +401,21 @@ class _Run:
         return metrics.means("val", self.info, self.device)[0]
 
     # -- around the steps ----------------------------------------------------------------
+    def _auxiliary_step(
+        self, xb: Tensor, yb: Tensor | None, gens: dict[str, torch.Generator]
+    ) -> None:
+        """One step of the model's auxiliary objective (``capabilities.auxiliary_step``) on
+        the batch, transformed as for the main step, with the model's own optimiser."""
+        assert self.auxiliary is not None
+        binarize, corruption = self.cfg.binarize == "dynamic", self.cfg.corruption
+        x_in, _ = transform_batch(xb, binarize=binarize, corruption=corruption,
+                                  generator=gens["data"])  # fmt: skip
+        self.auxiliary.zero_grad(set_to_none=True)  # also drops what the main loss left there
+        with self.precision.autocast():
+            loss = self.model.auxiliary_loss(x_in, y=yb, generator=gens["noise"])
+        loss.backward()
+        self.auxiliary.step()
+
     def _set_lr(self, epoch: int, total_steps: int) -> float:
         """The schedule's learning rate for the next step, scaled by the plateau schedule and
         the NaN guard's roll-backs, set on every parameter group."""

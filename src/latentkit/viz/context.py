@@ -131,6 +131,33 @@ class ReportContext:
         return batched(model.encode, self.data.x, self.labels, model=model).float()
 
     @functools.cached_property
+    def kl(self) -> Tensor | None:
+        """Mean KL of each latent to N(0, 1) on the evaluation data, ``(latent_dim,)``, for
+        Gaussian posteriors; None otherwise."""
+        if not self.gaussian:
+            return None
+        from latentkit.evaluation.diagnostics import kl_per_dimension
+
+        return kl_per_dimension(self.model, self.data.x, y=self.labels)
+
+    @functools.cached_property
+    def latent_order(self) -> list[int]:
+        """The latents by KL, largest first (index order without a Gaussian posterior)."""
+        if self.kl is None:
+            return list(range(self.model.latent_dim))
+        return torch.argsort(self.kl, descending=True, stable=True).tolist()
+
+    @functools.cached_property
+    def factor_labels(self) -> list[str | None] | None:
+        """The factor each latent carries most information about (data with ``factors``)."""
+        if self.data.factors is None or self.model.latent_dim < 1:
+            return None
+        from latentkit.evaluation.disentanglement import latent_factors
+
+        names = self.data.meta.get("factor_names")
+        return latent_factors(self.codes, self.data.factors, names if names else None)
+
+    @functools.cached_property
     def reconstructions(self) -> Tensor:
         """Reconstructions of the evaluation data, shaped like it (computed once)."""
         model = self.model

@@ -228,6 +228,7 @@ def plot_traversals(
     values: ArrayLike,
     *,
     dims: Sequence[int] | None = None,
+    labels: Sequence[str] | None = None,
     title: str = "Latent traversals",
 ) -> Figure:
     """One row per latent dimension: decodings as that dimension alone is varied.
@@ -240,6 +241,8 @@ def plot_traversals(
         The values the dimension took, shared by all rows or one range per row.
     dims : sequence of int, optional
         The latent index of each row (default ``0 .. D-1``), used in the row labels.
+    labels : sequence of str, optional
+        One label per row instead of ``z[d]`` (e.g. with the KL and the factor it captures).
     """
     array = np.asarray(images.detach().cpu() if isinstance(images, torch.Tensor) else images)
     if array.ndim != 5:
@@ -259,7 +262,11 @@ def plot_traversals(
         raise ValueError(f"dims has {len(dims)} entries but images has {rows} rows.")
     padding = 1
     picture = image_grid(array.reshape(rows * steps, *array.shape[2:]), steps, padding=padding)
-    if vals.ndim == 1:
+    if labels is not None:
+        labels = list(labels)
+        if len(labels) != rows:
+            raise ValueError(f"labels has {len(labels)} entries but images has {rows} rows.")
+    elif vals.ndim == 1:
         labels = [f"z[{d}]" for d in dims]
     else:
         labels = [f"z[{d}] {v[0]:+.1f}…{v[-1]:+.1f}" for d, v in zip(dims, vals, strict=True)]

@@ -21,6 +21,7 @@ under it).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import time
@@ -32,6 +33,7 @@ import torch
 
 from latentkit._io import atomic_write_bytes
 from latentkit.data.dataset import Dataset
+from latentkit.data.lazy import LazyRows
 from latentkit.evaluation.evaluate import eval_mode
 from latentkit.models.base import AbstractModel
 from latentkit.viz.charts import LATENT_SCATTER_LABEL, read_metrics
@@ -196,6 +198,8 @@ def build_report(
         generator = torch.Generator().manual_seed(seed)
         row_ids = torch.randperm(len(data), generator=generator)[:eval_points].sort().values
         data = data.subset(row_ids)
+    if isinstance(data.x, LazyRows):  # rows made on demand (dsprites): made once, here
+        data = dataclasses.replace(data, x=data.x[:])
     ctx = ReportContext(
         model=model, document=document, rows=_metric_rows(metrics, folder), data=data,
         seed=seed, max_points=eval_points, iwae_k=iwae_k, iwae_points=max(1, iwae_points),

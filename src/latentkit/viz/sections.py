@@ -10,9 +10,10 @@ figures on images are left out silently. Builders are looked up in the :data:`BU
 registry by section id, in report order.
 
 Which figures apply: reconstructions and interpolations for every image model; samples and
-traversals for the VAE family on images; the attribute vector (mean code of label 1 minus
-that of label 0, added to label-0 inputs at several strengths) for images with binary labels
-and a model not conditioned on them; KL per dimension for the VAE family; the decoded
+traversals for the VAE family on images (rows ordered by KL); the attribute vector (mean code
+of label 1 minus that of label 0, added to label-0 inputs at several strengths) for images with
+binary labels and a model not conditioned on them; KL per dimension for the VAE family; a
+factor-by-latent information heatmap for data with factor labels; the decoded
 manifold only for 2-D latent spaces; the latent map for every model with a code of two or more
 dimensions (coloured by label, or for an unlabelled table by each row's anomaly score); for
 tables, the reconstruction error per feature and the rows' anomaly scores with the worst rows
@@ -36,6 +37,7 @@ from latentkit.viz.context import (
     evaluate,
     latent_traversals,
 )
+from latentkit.viz.factors import factors_section, traversal_labels
 from latentkit.viz.html import ReportSection, json_html, table_html
 from latentkit.viz.tables import feature_errors_section, row_scores_section
 
@@ -141,9 +143,15 @@ def traversals_section(ctx: ReportContext) -> ReportSection | str:
         return "traversals are drawn for the VAE family with a Gaussian posterior"
     y = None if ctx.labels is None else ctx.labels[:1]
     values = torch.linspace(-3.0, 3.0, 9)
-    images = latent_traversals(ctx.model, ctx.data.x[:1], values=values, y=y)
-    fig = plots.plot_traversals(images, values)
-    caption = "the first input's code with one dimension set to each value"
+    dims = ctx.latent_order[:10]
+    images = latent_traversals(ctx.model, ctx.data.x[:1], dims=dims, values=values, y=y)
+    labels = traversal_labels(dims, ctx.kl, ctx.factor_labels)
+    fig = plots.plot_traversals(images, values, dims=dims, labels=labels)
+    caption = (
+        "the first input's code with one dimension set to each value; rows by KL (nats), "
+        "largest first" + (", with the factor each latent tells most about" if
+                           ctx.factor_labels is not None else "")
+    )  # fmt: skip
     return ReportSection("Latent traversals", figures=[fig], captions=[caption], id="traversals")
 
 
@@ -255,6 +263,7 @@ BUILDERS: dict[str, Callable[[ReportContext], ReportSection | str | None]] = {
     "interpolations": interpolations_section,
     "attribute": attribute_section,
     "kl-per-dimension": kl_section,
+    "factors": factors_section,
     "row-scores": row_scores_section,
     "anomaly": anomaly_section,
     "restoration": restoration_section,
