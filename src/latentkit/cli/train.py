@@ -32,7 +32,7 @@ import argparse
 import json
 from typing import Any
 
-from latentkit.cli.columns import add_column_arguments
+from latentkit.cli.columns import add_column_arguments, column_names
 from latentkit.cli.common import add_command, count, number, say, seed
 from latentkit.cli.train_settings import settings as _settings
 from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no torch
@@ -95,7 +95,12 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         help="train on P x P patches cut from the images of a folder (photos of mixed sizes; "
         "default: whole images)",
     )
-    add("--model", default=None, help="model type, e.g. vae, ae, cvae, hvae (default: vae)")
+    add(
+        "--model",
+        default=None,
+        help="model type, e.g. vae, ae, cvae, hvae, tabular_vae (default: tabular_vae for a "
+        "table with text columns or gaps, else vae)",
+    )
     add(
         "--latent-dim",
         type=count(1, 100_000),
@@ -209,7 +214,23 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         choices=["mean", "median"],
         default=None,
         help="tables: fill missing values with the column's mean or median, also in the files "
-        "later commands read (default: missing values are refused)",
+        "later commands read (default: a table with gaps or text columns trains the "
+        "mixed-table model, tabular_vae, which handles them itself)",
+    )
+    add(
+        "--categorical",
+        type=column_names,
+        default=None,
+        metavar="COL,...",
+        help="mixed tables: columns to treat as categories (default: text columns and whole "
+        "numbers with at most 10 values)",
+    )
+    add(
+        "--numeric",
+        type=column_names,
+        default=None,
+        metavar="COL,...",
+        help="mixed tables: columns to treat as numbers (default: inferred)",
     )
     return parser
 
@@ -238,12 +259,15 @@ def run(args: argparse.Namespace) -> int:
     TrainConfig.from_dict(settings["train"])  # bad settings fail before the data is read
     data = load_data(settings, args)
     preprocessing: dict[str, Any] = {"data": settings["data"]}
-    if not data.is_image:  # tables: standardise with statistics of the training split
+    if "schema" in data.meta:  # mixed tables: codes of the schema (normalised inside it)
+        preprocessing["schema"] = data.meta["schema"]
+    elif not data.is_image:  # tables: standardise with statistics of the training split
         from latentkit.data.transforms import Standardizer
 
         scaler = Standardizer().fit(data.x)
         data.x = scaler.transform(data.x).contiguous()
         preprocessing["scaler"] = scaler.to_dict()
+    if not data.is_image:
         classes = data.meta.get("class_names")
         preprocessing["columns"] = ColumnRecord(
             tuple(data.meta["columns"]),

@@ -58,6 +58,13 @@ class Capabilities:
     decoder_likelihood : bool
         ``decoder_params(z)`` and ``likelihood`` expose p(x | z) for gradient-based inference
         in latent space (inpainting by latent optimisation).
+    missing_values : bool
+        NaN entries of the input are missing values that the model handles itself (its loss
+        sums the observed entries only); the trainer lets them through.
+    tabular : bool
+        Inputs are the ``(N, C)`` codes of a mixed table
+        (:class:`latentkit.data.schema.TableSchema`), one per column; ``likelihood`` is a
+        per-column mix.
     """
 
     generative: bool = False
@@ -66,6 +73,8 @@ class Capabilities:
     conditional: bool = False
     classifier: bool = False
     decoder_likelihood: bool = False
+    missing_values: bool = False
+    tabular: bool = False
 
 
 def repeat_samples(x: Tensor, k: int) -> Tensor:

@@ -67,6 +67,7 @@ MODELS: dict[str, str] = {
     "semi_supervised_vae": "latentkit.models.semi_supervised:SemiSupervisedVAE",
     "hierarchical_vae": "latentkit.models.hierarchical:HierarchicalVAE",
     "discrete_vae": "latentkit.models.discrete:DiscreteVAE",
+    "tabular_vae": "latentkit.models.tabular:TabularVAE",
 }
 
 #: Networks saved and loaded like models (``latentkit.load``) but trained by their own app, not
@@ -83,6 +84,8 @@ ALIASES: dict[str, str] = {
     "m2": "semi_supervised_vae",
     "hvae": "hierarchical_vae",
     "gumbel_vae": "discrete_vae",
+    "tabular": "tabular_vae",
+    "hivae": "tabular_vae",
 }
 
 
@@ -161,6 +164,8 @@ def data_defaults(
     n_features: int | None = None,
     n_samples: int | None = None,
     n_classes: int | None = None,
+    kinds: tuple[str, ...] | None = None,
+    levels: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
     """Config fields that a model of ``model_type`` should default to for this data.
 
@@ -178,6 +183,9 @@ def data_defaults(
         (:func:`table_code_size`) and the network (:func:`table_hidden`).
     n_classes : int, optional
         Classes of the labels, for the models that have ``num_classes``.
+    kinds, levels : tuple, optional
+        A mixed table's column likelihoods and levels
+        (:class:`latentkit.data.schema.TableSchema`), for the models that have ``kinds``.
 
     Returns
     -------
@@ -190,6 +198,8 @@ def data_defaults(
         return {}
     fields = {f.name: f for f in dataclasses.fields(get_model_class(model_type).config_class)}
     out = {name: value for name, value in TABLE_DEFAULTS.items() if name in fields}
+    if kinds is not None and levels is not None and "kinds" in fields:
+        out["kinds"], out["levels"] = list(kinds), list(levels)
     if n_classes is not None and "num_classes" in fields:
         out["num_classes"] = max(2, n_classes)
     if n_features is None or n_samples is None:
