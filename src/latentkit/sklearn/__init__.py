@@ -4,6 +4,8 @@
   ELBO or reconstruction score).
 - :class:`VAEOutlierDetector`: outlier detection from a VAE's ELBO, likelihood,
   reconstruction error or latent distance (the ``IsolationForest`` interface).
+- :class:`MixedTableVAE`: a heterogeneous-likelihood VAE on a pandas DataFrame (text,
+  category and number columns, missing values): codes, ELBO scores, synthetic rows, imputation.
 - :class:`SemiSupervisedVAEClassifier`: the M2 semi-supervised classifier (``-1`` marks an
   unlabelled row).
 
@@ -17,6 +19,12 @@ from __future__ import annotations
 
 from latentkit.sklearn._classifier import SemiSupervisedVAEClassifier
 from latentkit.sklearn._outlier import VAEOutlierDetector
+from latentkit.sklearn._tables import MixedTableVAE
 from latentkit.sklearn._transformer import AutoencoderTransformer
 
-__all__ = ["AutoencoderTransformer", "SemiSupervisedVAEClassifier", "VAEOutlierDetector"]
+__all__ = [
+    "AutoencoderTransformer",
+    "MixedTableVAE",
+    "SemiSupervisedVAEClassifier",
+    "VAEOutlierDetector",
+]
