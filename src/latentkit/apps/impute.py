@@ -23,7 +23,7 @@ from torch import Tensor
 from latentkit.data.schema import TableSchema
 from latentkit.models.base import AbstractGenerativeModel
 
-__all__ = ["impute", "importance_weights"]
+__all__ = ["importance_weights", "impute"]
 
 
 def _check(model: AbstractGenerativeModel, x: Tensor) -> None:
