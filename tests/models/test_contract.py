@@ -31,7 +31,8 @@ def test_every_model_implements_what_it_declares(model_type):
         q = model.posterior(x, y)
         assert isinstance(q, Posterior)
         assert q.mean.shape == (6, model.latent_dim)
-        assert model.sample(2, y=1 if caps.conditional else None).shape == (2, 1, 8, 8)
+        shape = model.input_shape  # (1, 8, 8); models of mixed tables: their columns
+        assert model.sample(2, y=1 if caps.conditional else None).shape == (2, *shape)
     if caps.likelihood_bound:
         log_w = model.log_importance_weights(x, 3, y=y)
         assert log_w.shape == (3, 6) and torch.isfinite(log_w).all()
@@ -43,6 +44,15 @@ def test_every_model_implements_what_it_declares(model_type):
     if caps.decoder_likelihood:
         params = model.decoder_params(model.encode(x, y), y)
         assert model.likelihood.log_prob(params, x).shape == (6,)
+    if caps.missing_values:  # NaN entries are gaps: finite per-sample losses all the same
+        assert torch.isnan(x).any()
+        out = model.loss(x, y=y)
+        assert all(torch.isfinite(t).all() for t in out.per_sample().values())
+    if caps.tabular:  # one likelihood per column, 0 for a missing value
+        params = model.decoder_params(model.encode(x))
+        per_column = model.likelihood.log_prob_columns(params, x)
+        assert per_column.shape == x.shape
+        assert (per_column[torch.isnan(x)] == 0).all()
     if caps.conditional and not caps.classifier:  # M2 infers missing labels itself
         with pytest.raises(ValueError, match="labels"):
             model.loss(x)
@@ -56,6 +66,7 @@ def test_capabilities_of_the_family():
         "semi_supervised_vae": Capabilities(True, True, True, True, True, True),
         "hierarchical_vae": Capabilities(True, True, True),
         "discrete_vae": Capabilities(True, True),
+        "tabular_vae": Capabilities(True, True, True, missing_values=True, tabular=True),
     }
     assert {m: get_model_class(m).capabilities for m in MODELS} == expected
 

@@ -6,8 +6,8 @@ weights ``w_k`` proportional to ``p(x_obs | z_k) p(z_k) / q(z_k | x_obs)``,
 
 - single imputation: ``E[x_miss | x_obs] ~= sum_k w_k E[x_miss | z_k]``: for a number the
   weighted mean of the decoder means, taken in the column's own units when a schema is given
-  (the decoder works on normal scores; the mean of the scores would not be the mean of the
-  values), for a category the most likely level of ``sum_k w_k p(x_j | z_k)``;
+  (the decoder's Gaussian is over normal scores s; ``E[g(s) | z_k]``, with g the column's
+  inverse normalisation, by 20-point Gauss-Hermite quadrature), for a category the most likely level of ``sum_k w_k p(x_j | z_k)``;
 - multiple imputation (``draws=M``): sampling importance resampling: ``z`` drawn from the
   ``K`` draws with probabilities ``w_k``, then ``x_miss ~ p(x_miss | z)``; M completed tables.
 
@@ -17,6 +17,7 @@ Observed values are never changed. Works on codes (``(N, C)``, NaN = missing) of
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -24,6 +25,10 @@ from latentkit.data.schema import TableSchema
 from latentkit.models.base import AbstractGenerativeModel
 
 __all__ = ["importance_weights", "impute"]
+
+#: Gauss-Hermite nodes and weights (probabilists', normalised): E[f(s)], s ~ N(0, 1)
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(20)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
 def _check(model: AbstractGenerativeModel, x: Tensor) -> None:
@@ -61,12 +66,15 @@ def _single(
     out = []
     for j, kind in enumerate(likelihood.kinds):
         if kind == "numeric":
-            scores = means[:, :, j]  # (k, N)
             if schema is None:
-                out.append((w * scores).sum(0))
+                out.append((w * means[:, :, j]).sum(0))
                 continue
-            raw = torch.as_tensor(schema.denormalize(j, scores.double().numpy()))
-            mean = (w.double() * raw).sum(0).numpy()
+            mu, sd = (t.view(k, n).double().numpy() for t in likelihood.gaussian(flat, j))
+            # E[g(s)] for s ~ N(mu, sd) and g the column's inverse normalisation
+            raw = (
+                _WEIGHTS[:, None, None] * schema.denormalize(j, mu + sd * _NODES[:, None, None])
+            ).sum(0)
+            mean = (w.double().numpy() * raw).sum(0)
             out.append(torch.as_tensor(schema.normalize(j, mean), dtype=params.dtype))
         else:
             probs = likelihood.probabilities(flat, j).view(k, n, -1)  # (k, N, L)

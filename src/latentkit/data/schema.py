@@ -215,6 +215,24 @@ class TableSchema:
             {spec.name: _decode_column(spec, values[:, j]) for j, spec in enumerate(self.columns)}
         )
 
+    def complete(self, frame: Any, values: np.ndarray) -> Any:
+        """``frame`` with the missing entries of the schema's columns taken from the decoded
+        ``values`` ``(N, C)``; observed entries are kept exactly as they were, and a filled
+        column gets the schema's dtype (whole numbers: int64)."""
+        import pandas as pd
+
+        decoded = self.decode(values)
+        decoded.index = frame.index
+        out = frame.copy()
+        for name in self.names:
+            observed = frame[name].notna().to_numpy()
+            if observed.all():
+                continue
+            merged = decoded[name].to_numpy(dtype=object).copy()
+            merged[observed] = frame[name].to_numpy(dtype=object)[observed]
+            out[name] = pd.Series(merged, index=frame.index).astype(decoded[name].dtype)
+        return out
+
     def normalize(self, j: int, raw: np.ndarray) -> np.ndarray:
         """Normal scores of raw values of number column ``j``."""
         q = np.asarray(self.columns[j].quantiles)

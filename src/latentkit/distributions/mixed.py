@@ -124,6 +124,11 @@ class MixedLikelihood(Likelihood):
                 out.append(p.argmax(1).to(params.dtype))
         return torch.stack(out, dim=1)
 
+    def gaussian(self, params: Tensor, j: int) -> tuple[Tensor, Tensor]:
+        """Mean and standard deviation ``(N,)`` each of number column ``j``."""
+        p = self._slice(params, j)
+        return p[:, 0], torch.exp(p[:, 1].clamp(*LOG_SCALE_RANGE))
+
     def probabilities(self, params: Tensor, j: int) -> Tensor:
         """Column ``j``'s level probabilities ``(N, L)`` (a binary column: ``(N, 2)``)."""
         p = self._slice(params, j)

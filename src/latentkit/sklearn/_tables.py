@@ -56,6 +56,8 @@ class MixedTableVAE(BaseEstimator):
     lr : float
     beta : float
         KL weight.
+    iwae_samples : int
+        Above 1: train on the importance-weighted bound with this many samples (MIWAE).
     categorical, numeric : list of str, optional
         Columns whose kind is forced.
     random_state : int, optional
@@ -78,6 +80,7 @@ class MixedTableVAE(BaseEstimator):
         batch_size: int | None = None,
         lr: float = 1e-3,
         beta: float = 1.0,
+        iwae_samples: int = 1,
         categorical: list[str] | None = None,
         numeric: list[str] | None = None,
         random_state: int | None = None,
@@ -89,6 +92,7 @@ class MixedTableVAE(BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.beta = beta
+        self.iwae_samples = iwae_samples
         self.categorical = categorical
         self.numeric = numeric
         self.random_state = random_state
@@ -118,6 +122,8 @@ class MixedTableVAE(BaseEstimator):
         if self.hidden is not None:
             fields["network"] = {**fields["network"], "hidden": list(self.hidden)}
         fields["beta"] = float(self.beta)
+        if int(self.iwae_samples) > 1:  # MIWAE's objective
+            fields |= {"objective": "iwae", "iwae_samples": int(self.iwae_samples)}
         sized = training_defaults(
             is_image=False, n_samples=len(x), batch_size=self.batch_size, epochs=self.epochs
         )
@@ -165,8 +171,9 @@ class MixedTableVAE(BaseEstimator):
 
         check_is_fitted(self, "model_")
         g = torch.Generator().manual_seed(int(random_state))
-        filled = impute(self.model_, self._codes(X), k=k, draws=draws, schema=self.schema_,
-                        generator=g)  # fmt: skip
+        frame = as_frame(X)
+        codes = torch.from_numpy(self.schema_.encode(frame, type(self).__name__))
+        filled = impute(self.model_, codes, k=k, draws=draws, schema=self.schema_, generator=g)
         if draws == 0:
-            return self.schema_.decode(filled.numpy())
-        return [self.schema_.decode(f.numpy()) for f in filled]
+            return self.schema_.complete(frame, filled.numpy())
+        return [self.schema_.complete(frame, f.numpy()) for f in filled]
