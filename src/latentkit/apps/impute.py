@@ -7,7 +7,8 @@ weights ``w_k`` proportional to ``p(x_obs | z_k) p(z_k) / q(z_k | x_obs)``,
 - single imputation: ``E[x_miss | x_obs] ~= sum_k w_k E[x_miss | z_k]``: for a number the
   weighted mean of the decoder means, taken in the column's own units when a schema is given
   (the decoder's Gaussian is over normal scores s; ``E[g(s) | z_k]``, with g the column's
-  inverse normalisation, by 20-point Gauss-Hermite quadrature), for a category the most likely level of ``sum_k w_k p(x_j | z_k)``;
+  inverse normalisation, by 20-point Gauss-Hermite quadrature), for a category the most
+  likely level of ``sum_k w_k p(x_j | z_k)``;
 - multiple imputation (``draws=M``): sampling importance resampling: ``z`` drawn from the
   ``K`` draws with probabilities ``w_k``, then ``x_miss ~ p(x_miss | z)``; M completed tables.
 
