@@ -23,7 +23,9 @@ Synthesis (each method fitted on the training rows, then as many rows sampled):
 Imputation (``--impute-rows`` training rows per table, a share of all values removed
 completely at random, each imputer fitted on the incomplete rows themselves, as in MIWAE):
 
-- latentkit ``MixedTableVAE()`` trained on the rows with gaps, then ``impute`` (MIWAE, k=100);
+- latentkit ``MixedTableVAE(iwae_samples=5)`` (MIWAE's importance-weighted objective, chosen
+  for imputation on a validation split of German credit's training rows: RMSE 0.83 against
+  0.94 with the ELBO) trained on the rows with gaps, then ``impute`` (MIWAE, k=100);
 - scikit-learn ``SimpleImputer`` (mean for numbers, most frequent level for categories),
   ``KNNImputer()`` and ``IterativeImputer()`` (BayesianRidge) on standardised numbers and
   one-hot categories (a category's imputation: its largest one-hot value), and a
@@ -54,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _mnist import add_run_arguments, machine_line, write_section
 from _results import markdown_table, print_table
+from latentkit.models.registry import MIXED_TABLE_STEPS
 
 SECTION = "Mixed tables: synthesis and imputation"
 #: table -> (file, target column of the machine-learning efficacy task, columns to drop)
@@ -258,7 +261,9 @@ def impute_with(kind: str, holey: Any, schema: Any, args: Any) -> tuple[Any, flo
 
     start = time.perf_counter()
     if kind == "latentkit":
-        model = MixedTableVAE(random_state=args.seed, epochs=2 if args.quick else None)
+        model = MixedTableVAE(
+            iwae_samples=5, random_state=args.seed, epochs=2 if args.quick else None
+        )
         filled = model.fit(holey).impute(holey, k=100, random_state=args.seed)
         return filled, time.perf_counter() - start
     stats = _stats(holey, schema)
@@ -374,9 +379,9 @@ def targets(synth: list[list[Any]], imputed: list[list[Any]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_arguments(parser, threads=1)
-    parser.add_argument("--max-train", type=int, default=5000, help="training rows at most")
-    parser.add_argument("--max-test", type=int, default=2000, help="held-out rows at most")
-    parser.add_argument("--impute-rows", type=int, default=2000, help="rows of the imputation task")
+    parser.add_argument("--max-train", type=int, default=3000, help="training rows at most")
+    parser.add_argument("--max-test", type=int, default=1000, help="held-out rows at most")
+    parser.add_argument("--impute-rows", type=int, default=1000, help="rows of the imputation task")
     parser.add_argument("--sdv-epochs", type=int, default=100, help="TVAE and CTGAN epochs")
     parser.add_argument("--rates", type=float, nargs="+", default=[0.2, 0.5])
     args = parser.parse_args()
@@ -420,8 +425,8 @@ def main() -> None:
         f"Whole run: {wall / 60:.1f} min.\n\nBudget (2 shared CPU cores): at most "
         f"{args.max_train} training and {args.max_test} held-out rows per table ({sizes}); "
         f"TVAE and CTGAN {args.sdv_epochs} epochs (SDV default 300); latentkit its defaults "
-        f"(about 800 steps, at least 10 epochs); imputation on the first {args.impute_rows} "
-        "training rows. ML efficacy: accuracy (adult, german_credit, penguins, titanic) or R^2 "
+        f"(about {MIXED_TABLE_STEPS} steps, 10..200 epochs); imputation on the first "
+        f"{args.impute_rows} training rows. ML efficacy: accuracy (adult, german_credit, penguins, titanic) or R^2 "
         "(diamonds' price) on the held-out real rows.\n\n" + "\n".join(verdicts)
     )
     write_section(args.results, SECTION, table_s + "\n\n" + table_i, notes)

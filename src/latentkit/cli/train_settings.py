@@ -296,11 +296,15 @@ def effective(settings: dict[str, Any], data: Any, n_train: int) -> tuple[dict, 
     if isinstance(defaults.get("network"), dict) and isinstance(given.get("network"), dict):
         fields["network"] = defaults["network"] | given["network"]
     train = settings["train"]
+    from latentkit.models.registry import MIXED_TABLE_STEPS, TABLE_STEPS, get_model_class
+
+    tabular = get_model_class(settings["model"]).capabilities.tabular
     sized = training_defaults(
         is_image=data.is_image,
         n_samples=n_train,
         batch_size=train.get("batch_size"),
         epochs=train.get("epochs"),
+        steps=MIXED_TABLE_STEPS if tabular else TABLE_STEPS,
     )
     return fields, sized | train
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from latentkit.models.base import AbstractModel
 
 __all__ = [
+    "MIXED_TABLE_STEPS",
     "MODELS",
     "NETWORKS",
     "TABLE_EPOCHS",
@@ -107,6 +108,11 @@ TABLE_DEFAULTS: dict[str, Any] = {"likelihood": "gaussian", "reconstruction": "m
 
 #: optimisation steps aimed at on a table, and the bounds on the epochs that gives
 TABLE_STEPS = 800
+#: steps aimed at by the model of mixed tables (tabular_vae), whose samples are its product:
+#: chosen on a validation split of training rows (German credit: the sdmetrics quality of
+#: samples against the held-out training rows was 0.845 after 800 steps, 0.854 after 2000 and
+#: 0.876 after 4000; 3000 keeps the CPU time of a table of 5,000 rows near a minute)
+MIXED_TABLE_STEPS = 3000
 TABLE_EPOCHS = (10, 200)
 #: batches per epoch aimed at by the batch size of a table
 TABLE_BATCHES = 10
@@ -140,19 +146,25 @@ def table_batch_size(n_samples: int) -> int:
 
 
 def training_defaults(
-    *, is_image: bool, n_samples: int, batch_size: int | None = None, epochs: int | None = None
+    *,
+    is_image: bool,
+    n_samples: int,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    steps: int = TABLE_STEPS,
 ) -> dict[str, int]:
     """TrainConfig fields sized by the data: ``{}`` for images (the config's 10 epochs of
     batches of 128); for a table of ``n_samples`` training rows, the batch size, the epochs of
     :data:`TABLE_STEPS` steps within :data:`TABLE_EPOCHS` and a checkpoint every twentieth of
     them. A ``batch_size`` or ``epochs`` given is the user's: it is not returned, and the
-    epochs are counted in batches of the given size."""
+    epochs are counted in batches of the given size. ``steps``: :data:`TABLE_STEPS`, or
+    :data:`MIXED_TABLE_STEPS` for the model of mixed tables."""
     if is_image:
         return {}
     out = {} if batch_size is not None else {"batch_size": table_batch_size(n_samples)}
     if epochs is None:
         size = batch_size if batch_size is not None else out["batch_size"]
-        epochs = epochs_for_steps(n_samples, size, TABLE_STEPS, TABLE_EPOCHS)
+        epochs = epochs_for_steps(n_samples, size, steps, TABLE_EPOCHS)
         out |= {"epochs": epochs, "checkpoint_every": max(1, epochs // 20)}
     return out
 

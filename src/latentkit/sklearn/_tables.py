@@ -4,7 +4,7 @@ boolean and number columns, and missing values.
 ``MixedTableVAE().fit(frame)`` infers a :class:`~latentkit.data.schema.TableSchema` (or uses
 ``categorical=[...]`` / ``numeric=[...]``), trains a :class:`~latentkit.models.tabular.
 TabularVAE` on the codes with the sizes :mod:`latentkit.models.registry` picks for
-``latentkit train`` (code, network, batch size, about 800 steps), and then encodes
+``latentkit train`` (code, network, batch size, about ``MIXED_TABLE_STEPS`` steps), and then encodes
 (``transform``), scores (``score_samples``: the ELBO of each row's observed values), draws
 synthetic rows (``sample``) and fills gaps (``impute``, MIWAE).
 """
@@ -21,7 +21,12 @@ from sklearn.utils.validation import check_is_fitted
 from latentkit._seeding import build_seeded
 from latentkit.data.dataset import Dataset
 from latentkit.data.schema import TableSchema
-from latentkit.models.registry import create_model, data_defaults, training_defaults
+from latentkit.models.registry import (
+    MIXED_TABLE_STEPS,
+    create_model,
+    data_defaults,
+    training_defaults,
+)
 from latentkit.training.config import TrainConfig
 from latentkit.training.trainer import Trainer
 
@@ -52,7 +57,8 @@ class MixedTableVAE(BaseEstimator):
     hidden : tuple of int, optional
         MLP widths (default: sized by the columns and rows).
     epochs, batch_size : int, optional
-        Default: about 800 steps in batches of about a tenth of the rows (16..128).
+        Default: about ``MIXED_TABLE_STEPS`` (3000) steps in batches of about a tenth of the
+        rows (16..128), at least 10 and at most 200 epochs.
     lr : float
     beta : float
         KL weight.
@@ -125,7 +131,11 @@ class MixedTableVAE(BaseEstimator):
         if int(self.iwae_samples) > 1:  # MIWAE's objective
             fields |= {"objective": "iwae", "iwae_samples": int(self.iwae_samples)}
         sized = training_defaults(
-            is_image=False, n_samples=len(x), batch_size=self.batch_size, epochs=self.epochs
+            is_image=False,
+            n_samples=len(x),
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            steps=MIXED_TABLE_STEPS,
         )
         seed = 0 if self.random_state is None else int(self.random_state)
         model = build_seeded(lambda: create_model("tabular_vae", (x.shape[1],), **fields), seed)
