@@ -6,8 +6,9 @@ the training table's columns, dtypes and categories.
 
 ``where={column: value}`` draws rows conditioned on column values by rejection: rows are drawn
 in batches and kept when every condition holds, which samples exactly the model's conditional
-distribution. It stops with an error when fewer than ``min_rate`` of the draws are accepted
-(a rare or impossible value; the error says the rate found), rather than run for ever.
+distribution. It stops with an error when, after 20,000 draws, fewer than ``min_rate`` of them
+were accepted (a rare or impossible value; the error says the rate found), rather than run for
+ever.
 Conditions are on binary and categorical columns (a level of the column).
 """
 
@@ -23,6 +24,9 @@ from latentkit.data.schema import TableSchema
 from latentkit.models.base import AbstractGenerativeModel
 
 __all__ = ["synthesize"]
+
+#: draws after which a condition accepted less often than ``min_rate`` is given up
+_CHECK_AFTER = 20_000
 
 
 def _conditions(schema: TableSchema, where: Mapping[str, str]) -> list[tuple[int, float]]:
@@ -99,7 +103,7 @@ def synthesize(
             ok &= rows[:, j] == code
         kept.append(rows[ok])
         have += int(ok.sum())
-        if conditions and drawn >= max(10 * n, 20_000) / 1 and have / drawn < min_rate:
+        if conditions and drawn >= _CHECK_AFTER and have / drawn < min_rate:
             raise ValueError(
                 f"--where: only {have} of {drawn} draws ({have / drawn:.4%}) meet "
                 f"{dict(where or {})}; the model gives these values too rarely to sample "
