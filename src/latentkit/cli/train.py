@@ -42,12 +42,13 @@ __all__ = ["add_parser", "run"]
 _SCHEMA = """
 --config FILE: a JSON object; every key is optional and a flag given overrides it:
   {"data": "mnist", "model": "vae", "val_fraction": 0.1,
-   "columns": {"label": "species", "features": null, "drop": ["id"], "impute": "mean"},
+   "columns": {"label": "species", "features": null, "drop": ["id"], "impute": "mean",
+               "categorical": null, "numeric": null},
    "model_config": {"latent_dim": 32, "beta": 4.0, "network": {"hidden": [512, 256]}},
    "train": {"epochs": 20, "batch_size": 256, "lr": 0.001, "binarize": "dynamic"}}
 model_config: the fields of the model's config (input_shape comes from the data); train: the
-fields of latentkit.training.TrainConfig; columns: a table's label, features or dropped columns
-and how missing values are filled.
+fields of latentkit.training.TrainConfig; columns: a table's label, features or dropped columns,
+how missing values are filled, and the columns forced to be categories or numbers (mixed tables).
 --print-config prints every setting in this form and exits; give it back with --config.
 
 defaults sized by a table of n rows and d features (latentkit.models.registry):
