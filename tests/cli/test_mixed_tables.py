@@ -88,6 +88,8 @@ def test_encode_and_anomaly_read_the_file_with_the_schema(run, tmp_path) -> None
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert np.isfinite(scores["score"]).all()
     assert set(";".join(scores["top_features"]).split(";")) <= {"size", "count", "colour", "member"}
+    ok("report", out, "--data", data, "--out", tmp_path / "report.html")
+    assert "negative log-likelihood of each column" in (tmp_path / "report.html").read_text()
 
 
 def test_new_levels_and_text_in_numbers_are_refused(run, tmp_path) -> None:
