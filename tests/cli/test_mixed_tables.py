@@ -89,7 +89,9 @@ def test_encode_and_anomaly_read_the_file_with_the_schema(run, tmp_path) -> None
     assert np.isfinite(scores["score"]).all()
     assert set(";".join(scores["top_features"]).split(";")) <= {"size", "count", "colour", "member"}
     ok("report", out, "--data", data, "--out", tmp_path / "report.html")
-    assert "negative log-likelihood of each column" in (tmp_path / "report.html").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert "negative log-likelihood of each column" in page
+    assert "Columns: real and synthetic" in page and "colour (categorical)" in page
 
 
 def test_new_levels_and_text_in_numbers_are_refused(run, tmp_path) -> None:
