@@ -88,6 +88,8 @@ def test_encode_and_anomaly_read_the_file_with_the_schema(run, tmp_path) -> None
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert np.isfinite(scores["score"]).all()
     assert set(";".join(scores["top_features"]).split(";")) <= {"size", "count", "colour", "member"}
+    metrics = json.loads(ok("evaluate", out, "--data", data, "--json"))  # valid JSON: no NaN
+    assert metrics["model_type"] == "tabular_vae" and np.isfinite(metrics["squared_error"])
     ok("report", out, "--data", data, "--out", tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
     assert "negative log-likelihood of each column" in page

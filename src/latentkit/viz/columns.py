@@ -47,14 +47,14 @@ def column_distance(real: np.ndarray, synthetic: np.ndarray, numeric: bool) -> f
     return 0.5 * sum(abs(share_a[k] - share_b[k]) for k in levels)
 
 
-def columns_section(ctx: ReportContext) -> ReportSection | str:
+def columns_section(ctx: ReportContext) -> ReportSection | str | None:
     from latentkit.apps.synthesize import synthesize
     from latentkit.data.schema import TableSchema
 
     if ctx.data.is_image:
         return Inapplicable("tables")
     if not ctx.model.capabilities.tabular or "schema" not in ctx.data.meta:
-        return "for runs of the mixed-table model (tabular_vae) only"
+        return None  # a table of numbers: nothing to say
     schema = TableSchema.from_dict(ctx.data.meta["schema"])
     real = schema.decode(ctx.data.x.double().numpy())
     n = min(len(real), MAX_ROWS)
