@@ -131,8 +131,9 @@ class Evaluation:
     ----------
     per_sample : dict of str to Tensor of shape (N,) or (M,)
         On the CPU: the model's loss terms (``reconstruction``, ``kl``, ...), ``squared_error``
-        (summed over features; a mixed table's observed codes only), ``psnr`` (images), ``elbo`` and ``log_likelihood`` (nats, VAE
-        family; ``log_likelihood`` covers the first ``M = iwae_points`` rows).
+        (summed over features; a mixed table's observed codes only), ``psnr`` (images),
+        ``elbo`` and ``log_likelihood`` (nats, VAE family; ``log_likelihood`` covers the first
+        ``M = iwae_points`` rows).
     summary : dict of str to float or int
         ``samples``, the mean of each per-sample term, ``negative_elbo``,
         ``nll_iwae_k{k}`` (the mean negative log-likelihood) and ``active_units``
