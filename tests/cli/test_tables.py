@@ -216,14 +216,16 @@ def test_flags_are_for_table_files_only(trained):
     assert not (folder / "img").exists()
 
 
-def test_a_text_feature_is_refused_naming_it_and_suggesting_drop(tmp_path):
+def test_a_text_feature_is_refused_by_a_numeric_model_naming_it_and_suggesting_drop(tmp_path):
+    # without --model a text feature trains the mixed-table model (tests/cli/test_mixed_tables)
     table = write_csv(tmp_path / "t.csv", ["id", *FEATURES, "species"])
-    err = refused("train", "--data", table, *FAST, "--out", tmp_path / "run")
+    vae = ("--model", "vae")
+    err = refused("train", "--data", table, *vae, *FAST, "--out", tmp_path / "run")
     assert "column 'species' is not numeric" in err and "--drop species" in err, err
-    assert "--label" in err and not (tmp_path / "run").exists()
+    assert "--label" in err and "tabular_vae" in err and not (tmp_path / "run").exists()
     text = table.read_text().replace("id,", "city,", 1)
     table.write_text(text.replace("\n1000,", "\nParis,", 1))
-    err = refused("train", "--data", table, *FAST, "--out", tmp_path / "run")
+    err = refused("train", "--data", table, *vae, *FAST, "--out", tmp_path / "run")
     assert "'city'" in err and "'species'" in err and "--drop city,species" in err, err
 
 
@@ -412,7 +414,8 @@ def test_missing_values_are_refused_or_filled_with_the_training_statistics(tmp_p
     cells[1] = ""  # b is missing in row 2
     lines[3] = ",".join(cells)
     table.write_text("\n".join(lines) + "\n")
-    err = refused("train", "--data", table, "--label", "species", *FAST, "--out", tmp_path / "r")
+    err = refused("train", "--data", table, "--label", "species", "--model", "vae", *FAST,
+                  "--out", tmp_path / "r")  # fmt: skip
     assert "column 'b': 1 row(s) (e.g. row 2)" in err and "--impute mean|median" in err
     run = tmp_path / "run"
     ok("train", "--data", table, "--label", "species", "--impute", "mean", *FAST, "--out", run)

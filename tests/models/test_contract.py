@@ -31,7 +31,8 @@ def test_every_model_implements_what_it_declares(model_type):
         q = model.posterior(x, y)
         assert isinstance(q, Posterior)
         assert q.mean.shape == (6, model.latent_dim)
-        assert model.sample(2, y=1 if caps.conditional else None).shape == (2, *model.input_shape)
+        shape = model.input_shape  # (1, 8, 8); models of mixed tables: their columns
+        assert model.sample(2, y=1 if caps.conditional else None).shape == (2, *shape)
     if caps.likelihood_bound:
         log_w = model.log_importance_weights(x, 3, y=y)
         assert log_w.shape == (3, 6) and torch.isfinite(log_w).all()
@@ -54,6 +55,15 @@ def test_every_model_implements_what_it_declares(model_type):
         touched = {id(p) for p in model.parameters() if p.grad is not None}
         assert touched == {id(p) for p in auxiliary}  # the codes are inputs, not trained
         optimizer.step()
+    if caps.missing_values:  # NaN entries are gaps: finite per-sample losses all the same
+        assert torch.isnan(x).any()
+        out = model.loss(x, y=y)
+        assert all(torch.isfinite(t).all() for t in out.per_sample().values())
+    if caps.tabular:  # one likelihood per column, 0 for a missing value
+        params = model.decoder_params(model.encode(x))
+        per_column = model.likelihood.log_prob_columns(params, x)
+        assert per_column.shape == x.shape
+        assert (per_column[torch.isnan(x)] == 0).all()
     if caps.conditional and not caps.classifier:  # M2 infers missing labels itself
         with pytest.raises(ValueError, match="labels"):
             model.loss(x)
@@ -69,6 +79,7 @@ def test_capabilities_of_the_family():
         "discrete_vae": Capabilities(True, True),
         "sequence_vae": Capabilities(True, True, True, sequence=True),
         "factor_vae": Capabilities(True, True, True, decoder_likelihood=True, auxiliary_step=True),
+        "tabular_vae": Capabilities(True, True, True, missing_values=True, tabular=True),
     }
     assert {m: get_model_class(m).capabilities for m in MODELS} == expected
 

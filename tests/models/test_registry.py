@@ -29,7 +29,19 @@ def test_tables_get_the_table_defaults_their_config_has(model_type: str) -> None
     names = {f.name for f in dataclasses.fields(get_model_class(model_type).config_class)}
     defaults = data_defaults(model_type, is_image=False)
     assert defaults == {k: v for k, v in TABLE_DEFAULTS.items() if k in names}
-    assert defaults  # every registered model has a likelihood or a reconstruction loss
+    if not get_model_class(model_type).capabilities.tabular:  # its likelihoods: per column
+        assert defaults  # every registered model has a likelihood or a reconstruction loss
+
+
+def test_mixed_tables_get_their_column_likelihoods() -> None:
+    fields = data_defaults(
+        "tabular_vae", is_image=False, n_features=3, n_samples=500,
+        kinds=("numeric", "binary", "categorical"), levels=(1, 2, 5),
+    )  # fmt: skip
+    assert fields["kinds"] == ["numeric", "binary", "categorical"]
+    assert fields["levels"] == [1, 2, 5]
+    assert fields["latent_dim"] == 2
+    assert "kinds" not in data_defaults("vae", is_image=False, kinds=("numeric",), levels=(1,))
 
 
 def test_table_defaults_by_family() -> None:

@@ -16,7 +16,7 @@ from latentkit.viz.grids import new_figure
 from tests.viz.helpers import decode_png, gray_std, small_vae
 
 PNG_PREFIX = "data:image/png;base64,"
-TABLE_SECTIONS = ("feature-errors", "row-scores")
+TABLE_SECTIONS = ("feature-errors", "columns", "row-scores")
 FACTOR_SECTIONS = ("factors",)  # data with factor labels (dsprites) only: tests/viz/test_factors.py
 
 

@@ -72,9 +72,15 @@ def feature_errors(
 ) -> Tensor:
     """Squared reconstruction error per feature, shape ``(N, *input_shape)``, float32.
 
-    ``y`` (shape ``(N,)``) holds the labels of conditional models."""
+    ``y`` (shape ``(N,)``) holds the labels of conditional models. For a model of a mixed
+    table (``capabilities.tabular``: codes of numbers and categories, NaN where missing) the
+    error of a column is its negative log-likelihood ``-log p(x_j | z)`` at the posterior mean
+    (0 where the value is missing), which compares numbers and categories on one scale."""
 
     def errors(xb: Tensor, yb: Tensor | None) -> Tensor:
+        if model.capabilities.tabular:
+            params = model.decoder_params(model.encode(xb))  # type: ignore[operator]
+            return -model.likelihood.log_prob_columns(params, xb).float()  # type: ignore[union-attr]
         return (model.reconstruct(xb, yb) - xb).square().float()
 
     return batched(errors, x, y, model=model, batch_size=batch_size)

@@ -30,6 +30,8 @@ SUBCOMMANDS: dict[str, str] = {
     "denoise": "restore:add_denoise",
     "inpaint": "restore:add_inpaint",
     "colorize": "restore:add_colorize",
+    "synthesize": "tables_cmd:add_synthesize",
+    "impute": "tables_cmd:add_impute",
     "anomaly": "anomaly_cmd",
     "report": "report_cmd",
     "serve": "serve",

@@ -24,6 +24,7 @@ __all__ = [
     "labels_for",
     "load_data_for",
     "open_run",
+    "run_schema",
     "write_images",
     "write_table",
 ]
@@ -158,7 +159,25 @@ def _load_table_for(
     recorded = prep.get("columns")
     where = str(Path(run) / PREPROCESSING_FILE)
     record = None if recorded is None else ColumnRecord.from_dict(recorded, where)
+    if "schema" in prep:  # a mixed table: the run's schema encodes the file
+        from latentkit.data.mixed import load_mixed
+
+        schema = run_schema(run, prep)
+        return load_mixed(name, schema=schema, record=record, **chosen)
     return load_columns(name, split, record=record, **chosen, **options)
+
+
+def run_schema(run: str, prep: dict[str, Any] | None = None) -> Any:
+    """The :class:`~latentkit.data.schema.TableSchema` a run of a mixed table recorded."""
+    from latentkit.data.schema import TableSchema
+
+    prep = read_preprocessing(run) if prep is None else prep
+    if "schema" not in prep:
+        raise UsageError(
+            f"{run} was not trained on a mixed table (its {PREPROCESSING_FILE} has no "
+            "'schema'); train one with 'latentkit train --data FILE.csv'"
+        )
+    return TableSchema.from_dict(prep["schema"], str(Path(run) / PREPROCESSING_FILE))
 
 
 def _written_by_the_trainer(folder: Path, model: Any) -> bool:

@@ -32,7 +32,7 @@ import argparse
 import json
 from typing import Any
 
-from latentkit.cli.columns import add_column_arguments
+from latentkit.cli.columns import add_column_arguments, column_names
 from latentkit.cli.common import add_command, count, number, say, seed
 from latentkit.cli.sequence_data import add_sequence_arguments
 from latentkit.cli.train_settings import settings as _settings
@@ -43,12 +43,13 @@ __all__ = ["add_parser", "run"]
 _SCHEMA = """
 --config FILE: a JSON object; every key is optional and a flag given overrides it:
   {"data": "mnist", "model": "vae", "val_fraction": 0.1,
-   "columns": {"label": "species", "features": null, "drop": ["id"], "impute": "mean"},
+   "columns": {"label": "species", "features": null, "drop": ["id"], "impute": "mean",
+               "categorical": null, "numeric": null},
    "model_config": {"latent_dim": 32, "beta": 4.0, "network": {"hidden": [512, 256]}},
    "train": {"epochs": 20, "batch_size": 256, "lr": 0.001, "binarize": "dynamic"}}
 model_config: the fields of the model's config (input_shape comes from the data); train: the
-fields of latentkit.training.TrainConfig; columns: a table's label, features or dropped columns
-and how missing values are filled.
+fields of latentkit.training.TrainConfig; columns: a table's label, features or dropped columns,
+how missing values are filled, and the columns forced to be categories or numbers (mixed tables).
 --print-config prints every setting in this form and exits; give it back with --config.
 
 defaults sized by a table of n rows and d features (latentkit.models.registry):
@@ -98,7 +99,12 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         help="train on P x P patches cut from the images of a folder (photos of mixed sizes; "
         "default: whole images)",
     )
-    add("--model", default=None, help="model type, e.g. vae, ae, cvae, hvae (default: vae)")
+    add(
+        "--model",
+        default=None,
+        help="model type, e.g. vae, ae, cvae, hvae, tabular_vae (default: tabular_vae for a "
+        "table with text columns or gaps, else vae)",
+    )
     add(
         "--latent-dim",
         type=count(1, 100_000),
@@ -213,7 +219,23 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
         choices=["mean", "median"],
         default=None,
         help="tables: fill missing values with the column's mean or median, also in the files "
-        "later commands read (default: missing values are refused)",
+        "later commands read (default: a table with gaps or text columns trains the "
+        "mixed-table model, tabular_vae, which handles them itself)",
+    )
+    add(
+        "--categorical",
+        type=column_names,
+        default=None,
+        metavar="COL,...",
+        help="mixed tables: columns to treat as categories (default: text columns and whole "
+        "numbers with at most 10 values)",
+    )
+    add(
+        "--numeric",
+        type=column_names,
+        default=None,
+        metavar="COL,...",
+        help="mixed tables: columns to treat as numbers (default: inferred)",
     )
     return parser
 
@@ -240,7 +262,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--out is required: the run folder to write")
         check_out(args.out, resume=args.resume, overwrite=args.overwrite)
     TrainConfig.from_dict(settings["train"])  # bad settings fail before the data is read
-    sequence = get_model_class(settings["model"]).capabilities.sequence
+    named = settings["model"]  # None: chosen by the data when it is read
+    sequence = named is not None and get_model_class(named).capabilities.sequence
     given = [f"--{f.replace('_', '-')}" for f in ("column", "tokens", "max_length")]
     given = [flag for flag in given if getattr(args, flag[2:].replace("-", "_")) is not None]
     if given and not sequence:
@@ -251,13 +274,16 @@ def run(args: argparse.Namespace) -> int:
 
         data, preprocessing, token_fields = training_data(settings, args)
     else:
-        data = load_data(settings, args)
-    if not data.is_image and not sequence:  # tables: standardise with training statistics
+        data = load_data(settings, args)  # no --model: chosen by the data (mixed tables)
+    if "schema" in data.meta:  # mixed tables: codes of the schema (normalised inside it)
+        preprocessing["schema"] = data.meta["schema"]
+    elif not data.is_image and not sequence:  # tables: standardise with training statistics
         from latentkit.data.transforms import Standardizer
 
         scaler = Standardizer().fit(data.x)
         data.x = scaler.transform(data.x).contiguous()
         preprocessing["scaler"] = scaler.to_dict()
+    if not data.is_image:
         classes = data.meta.get("class_names")
         preprocessing["columns"] = ColumnRecord(
             tuple(data.meta["columns"]),

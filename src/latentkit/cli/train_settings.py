@@ -19,7 +19,7 @@ from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no tor
 __all__ = ["effective", "load_data", "printable", "settings"]
 
 _FILE_KEYS = {"data", "model", "val_fraction", "columns", "model_config", "train"}
-_COLUMN_KEYS = ("label", "features", "drop", "impute")
+_COLUMN_KEYS = ("label", "features", "drop", "impute", "categorical", "numeric")
 #: flag destination -> key of the "train" section
 _TRAIN_FLAGS = {
     "epochs": "epochs",
@@ -71,9 +71,12 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         columns["label"] = args.label
     if args.impute is not None:
         columns["impute"] = args.impute
+    for key in ("categorical", "numeric"):
+        if getattr(args, key, None) is not None:
+            columns[key] = getattr(args, key)
     return {
         "data": args.data or document.get("data"),
-        "model": args.model or document.get("model") or "vae",
+        "model": args.model or document.get("model"),  # None: chosen by the data (load_data)
         "val_fraction": document.get("val_fraction", 0.1)
         if args.val_fraction is None
         else args.val_fraction,
@@ -115,7 +118,7 @@ def _check_file_types(path: str, settings: dict[str, Any]) -> None:
         raise ConfigError(
             f"{path}: columns.label must be a column name or null, got {label!r:.60}."
         )
-    for key in ("features", "drop"):
+    for key in ("features", "drop", "categorical", "numeric"):
         names = columns.get(key)
         if names is not None and (
             not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)
@@ -159,6 +162,7 @@ def load_data(settings: dict[str, Any], args: argparse.Namespace) -> Any:
     name, columns = settings["data"], settings["columns"]
     chosen = {key: value for key, value in columns.items() if value is not None}
     if not is_table_file(name):
+        settings["model"] = settings["model"] or "vae"
         if chosen:
             raise UsageError(
                 f"--{', --'.join(chosen)}: only for table files, and {name} is not one "
@@ -177,9 +181,62 @@ def load_data(settings: dict[str, Any], args: argparse.Namespace) -> Any:
             raise
     if not chosen and args.resume and args.out is not None:
         chosen = _recorded_choice(args.out)
+    mixed = _load_mixed(name, settings, chosen)
+    if mixed is not None:
+        return mixed
+    settings["model"] = settings["model"] or "vae"
+    chosen.pop("categorical", None), chosen.pop("numeric", None)
     data = load_columns(name, "train", **chosen)
     data.meta["fill"] = _fill(data, chosen.get("impute"))
     return data
+
+
+def _load_mixed(name: str, settings: dict[str, Any], chosen: dict[str, Any]) -> Any:
+    """A CSV/Parquet table as the codes of a mixed-table schema
+    (:mod:`latentkit.data.mixed`) when the model is tabular, ``--categorical``/``--numeric``
+    are given, or (no model named, no ``--impute``) a feature holds text or gaps; else None.
+    Sets ``settings["model"]`` to ``tabular_vae`` when no model was named."""
+    from pathlib import Path
+
+    from latentkit.cli.main import UsageError
+    from latentkit.models.registry import get_model_class
+
+    if Path(name).suffix.lower() not in (".csv", ".parquet"):
+        return None
+    model = settings["model"]
+    tabular = model is not None and get_model_class(model).capabilities.tabular
+    forced = [f"--{k}" for k in ("categorical", "numeric") if chosen.get(k)]
+    if forced and model is not None and not tabular:
+        raise UsageError(
+            f"{' and '.join(forced)}: only for the mixed-table model (--model tabular_vae), "
+            f"not {model}"
+        )
+    if not (tabular or forced or (model is None and chosen.get("impute") is None)):
+        return None
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        if tabular or forced:
+            raise UsageError("mixed tables need pandas: pip install 'latentkit[tables]'") from None
+        return None
+    from latentkit.data.columns import choose
+    from latentkit.data.mixed import load_mixed, needs_schema
+    from latentkit.data.schema import read_frame
+
+    frame = read_frame(name)
+    frame.columns = [str(c) for c in frame.columns]
+    select = {k: chosen.get(k) for k in ("label", "features", "drop")}
+    features, _ = choose(list(frame.columns), name, **select)
+    if not (tabular or forced or needs_schema(frame, features)):
+        return None
+    settings["model"] = model or "tabular_vae"
+    return load_mixed(
+        name,
+        frame=frame,
+        **select,
+        categorical=chosen.get("categorical"),
+        numeric=chosen.get("numeric"),
+    )
 
 
 def _recorded_choice(out: str) -> dict[str, Any]:
@@ -219,22 +276,35 @@ def effective(settings: dict[str, Any], data: Any, n_train: int) -> tuple[dict, 
     from latentkit.models.registry import data_defaults, training_defaults
 
     given = settings["model_config"]
+    schema = data.meta.get("schema")
+    kinds = levels = None
+    if schema is not None:
+        from latentkit.data.schema import TableSchema
+
+        table = TableSchema.from_dict(schema)
+        kinds, levels = table.kinds, table.levels
     defaults = data_defaults(
         settings["model"],
         is_image=data.is_image,
         n_features=None if data.is_image else data.shape[0],
         n_samples=n_train,
         n_classes=data.num_classes,
+        kinds=kinds,
+        levels=levels,
     )
     fields = defaults | given
     if isinstance(defaults.get("network"), dict) and isinstance(given.get("network"), dict):
         fields["network"] = defaults["network"] | given["network"]
     train = settings["train"]
+    from latentkit.models.registry import MIXED_TABLE_STEPS, TABLE_STEPS, get_model_class
+
+    tabular = get_model_class(settings["model"]).capabilities.tabular
     sized = training_defaults(
         is_image=data.is_image,
         n_samples=n_train,
         batch_size=train.get("batch_size"),
         epochs=train.get("epochs"),
+        steps=MIXED_TABLE_STEPS if tabular else TABLE_STEPS,
     )
     return fields, sized | train
 

@@ -9,7 +9,8 @@ integer column index. Integer labels are kept (they must be >= 0); text labels b
 in sorted order, with the names in ``meta["class_names"]``.
 
 Every feature must be numeric (bool counts as 0/1): text columns among the features are
-refused in one message naming them all (mixed-type tables are not supported yet). Missing
+refused in one message naming them all (mixed-type tables go through
+:mod:`latentkit.data.mixed` and the ``tabular_vae`` model instead). Missing
 (empty or null) and infinite values are refused, naming the column and how many rows, unless
 ``impute="mean"`` or ``"median"`` fills them with the statistic of that column's finite values
 (stored in ``meta["imputed"]``), computed in float64 from the file's values, or ``impute`` maps
@@ -135,7 +136,7 @@ def _first_text(column: pa.ChunkedArray) -> tuple[int, object] | None:
 
 def _not_numeric(path: Path, found: list[tuple[str, object, int, object]]) -> DataError:
     """The error naming every non-numeric feature column ``(name, type, row, value)`` and how
-    to leave them out (mixed-type tables are not supported yet)."""
+    to leave them out (or train the model of mixed tables)."""
     names = [name for name, *_ in found]
     examples = "; ".join(
         f"column {name!r} is not numeric ({kind}): row {row} (0-based, header not counted) "
@@ -146,9 +147,10 @@ def _not_numeric(path: Path, found: list[tuple[str, object, int, object]]) -> Da
     them = "it" if len(found) == 1 else "them"
     flag = ",".join(names) if len(names) <= _SHOWN else ",".join(names[:_SHOWN]) + ",..."
     return DataError(
-        f"{path}: {examples}{more}. Features must be numbers (columns of text or categories "
-        f"are not supported yet): leave {them} out with --drop {flag} (features=[...] in "
-        "Python), or use one as the label (--label, label=...)."
+        f"{path}: {examples}{more}. Features of this model must be numbers: leave {them} "
+        f"out with --drop {flag} (features=[...] in Python), use one as the label (--label, "
+        "label=...), or train the model of mixed tables, which takes text columns (no "
+        "--model, or --model tabular_vae; latentkit.sklearn.MixedTableVAE in Python)."
     )
 
 
@@ -515,7 +517,8 @@ def _to_float32(
             f"{path}: missing (NaN/empty) or infinite values in {shown}. "
             "Expected finite numbers; clean the file, or fill them with the column's mean or "
             "median (--impute mean|median on latentkit train, impute='mean' or 'median' in "
-            "Python)."
+            "Python), or train the model of mixed tables, which handles gaps itself (no "
+            "--model, or --model tabular_vae)."
         )
     for j, values in source.columns(np.flatnonzero(missing).tolist()):
         bad = ~np.isfinite(values)

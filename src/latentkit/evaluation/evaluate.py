@@ -131,8 +131,9 @@ class Evaluation:
     ----------
     per_sample : dict of str to Tensor of shape (N,) or (M,)
         On the CPU: the model's loss terms (``reconstruction``, ``kl``, ...), ``squared_error``
-        (summed over features), ``psnr`` (images), ``elbo`` and ``log_likelihood`` (nats, VAE
-        family; ``log_likelihood`` covers the first ``M = iwae_points`` rows).
+        (summed over features; a mixed table's observed codes only), ``psnr`` (images),
+        ``elbo`` and ``log_likelihood`` (nats, VAE family; ``log_likelihood`` covers the first
+        ``M = iwae_points`` rows).
     summary : dict of str to float or int
         ``samples``, the mean of each per-sample term, ``negative_elbo``,
         ``nll_iwae_k{k}`` (the mean negative log-likelihood) and ``active_units``
@@ -201,7 +202,7 @@ def evaluate(
         names[:] = list(terms)
         code = model.encode(xb, yb)  # (B, latent_dim)
         recon = model.decode(code, yb)  # (B, *input_shape)
-        squared = (recon - xb).square().flatten(1).sum(1)  # (B,)
+        squared = (recon - xb).square().flatten(1).nansum(1)  # (B,); gaps (NaN) left out
         quality = psnr(recon.clamp(0, 1), xb).to(squared.dtype) if images else squared
         return (code, squared, quality, *terms.values())
 

@@ -67,6 +67,13 @@ class Capabilities:
         leaves out of the main optimiser; ``auxiliary_optimizer()`` builds the optimiser over
         them; ``auxiliary_loss(x, y=..., generator=...)`` is the scalar the trainer minimises
         with it after every step of ``loss``.
+    missing_values : bool
+        NaN entries of the input are missing values that the model handles itself (its loss
+        sums the observed entries only); the trainer lets them through.
+    tabular : bool
+        Inputs are the ``(N, C)`` codes of a mixed table
+        (:class:`latentkit.data.schema.TableSchema`), one per column; ``likelihood`` is a
+        per-column mix.
     """
 
     generative: bool = False
@@ -77,6 +84,8 @@ class Capabilities:
     decoder_likelihood: bool = False
     sequence: bool = False
     auxiliary_step: bool = False
+    missing_values: bool = False
+    tabular: bool = False
 
 
 def repeat_samples(x: Tensor, k: int) -> Tensor:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from latentkit.models.base import AbstractModel
 
 __all__ = [
+    "MIXED_TABLE_STEPS",
     "MODELS",
     "NETWORKS",
     "TABLE_EPOCHS",
@@ -69,6 +70,7 @@ MODELS: dict[str, str] = {
     "discrete_vae": "latentkit.models.discrete:DiscreteVAE",
     "sequence_vae": "latentkit.models.sequence:SequenceVAE",
     "factor_vae": "latentkit.models.factor_vae:FactorVAE",
+    "tabular_vae": "latentkit.models.tabular:TabularVAE",
 }
 
 #: Networks saved and loaded like models (``latentkit.load``) but trained by their own app, not
@@ -85,6 +87,8 @@ ALIASES: dict[str, str] = {
     "m2": "semi_supervised_vae",
     "hvae": "hierarchical_vae",
     "gumbel_vae": "discrete_vae",
+    "tabular": "tabular_vae",
+    "hivae": "tabular_vae",
 }
 
 
@@ -106,6 +110,11 @@ TABLE_DEFAULTS: dict[str, Any] = {"likelihood": "gaussian", "reconstruction": "m
 
 #: optimisation steps aimed at on a table, and the bounds on the epochs that gives
 TABLE_STEPS = 800
+#: steps aimed at by the model of mixed tables (tabular_vae), whose samples are its product:
+#: chosen on a validation split of training rows (German credit: the sdmetrics quality of
+#: samples against the held-out training rows was 0.845 after 800 steps, 0.854 after 2000 and
+#: 0.876 after 4000; 3000 keeps the CPU time of a table of 5,000 rows near a minute)
+MIXED_TABLE_STEPS = 3000
 TABLE_EPOCHS = (10, 200)
 #: batches per epoch aimed at by the batch size of a table
 TABLE_BATCHES = 10
@@ -139,19 +148,25 @@ def table_batch_size(n_samples: int) -> int:
 
 
 def training_defaults(
-    *, is_image: bool, n_samples: int, batch_size: int | None = None, epochs: int | None = None
+    *,
+    is_image: bool,
+    n_samples: int,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    steps: int = TABLE_STEPS,
 ) -> dict[str, int]:
     """TrainConfig fields sized by the data: ``{}`` for images (the config's 10 epochs of
     batches of 128); for a table of ``n_samples`` training rows, the batch size, the epochs of
     :data:`TABLE_STEPS` steps within :data:`TABLE_EPOCHS` and a checkpoint every twentieth of
     them. A ``batch_size`` or ``epochs`` given is the user's: it is not returned, and the
-    epochs are counted in batches of the given size."""
+    epochs are counted in batches of the given size. ``steps``: :data:`TABLE_STEPS`, or
+    :data:`MIXED_TABLE_STEPS` for the model of mixed tables."""
     if is_image:
         return {}
     out = {} if batch_size is not None else {"batch_size": table_batch_size(n_samples)}
     if epochs is None:
         size = batch_size if batch_size is not None else out["batch_size"]
-        epochs = epochs_for_steps(n_samples, size, TABLE_STEPS, TABLE_EPOCHS)
+        epochs = epochs_for_steps(n_samples, size, steps, TABLE_EPOCHS)
         out |= {"epochs": epochs, "checkpoint_every": max(1, epochs // 20)}
     return out
 
@@ -163,6 +178,8 @@ def data_defaults(
     n_features: int | None = None,
     n_samples: int | None = None,
     n_classes: int | None = None,
+    kinds: tuple[str, ...] | None = None,
+    levels: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
     """Config fields that a model of ``model_type`` should default to for this data.
 
@@ -180,6 +197,9 @@ def data_defaults(
         (:func:`table_code_size`) and the network (:func:`table_hidden`).
     n_classes : int, optional
         Classes of the labels, for the models that have ``num_classes``.
+    kinds, levels : tuple, optional
+        A mixed table's column likelihoods and levels
+        (:class:`latentkit.data.schema.TableSchema`), for the models that have ``kinds``.
 
     Returns
     -------
@@ -192,6 +212,8 @@ def data_defaults(
         return {}
     fields = {f.name: f for f in dataclasses.fields(get_model_class(model_type).config_class)}
     out = {name: value for name, value in TABLE_DEFAULTS.items() if name in fields}
+    if kinds is not None and levels is not None and "kinds" in fields:
+        out["kinds"], out["levels"] = list(kinds), list(levels)
     if n_classes is not None and "num_classes" in fields:
         out["num_classes"] = max(2, n_classes)
     if n_features is None or n_samples is None:

@@ -7,6 +7,8 @@
   the nearest training codes (the ``IsolationForest`` interface).
 - :class:`VAEOutlierDetector`: outlier detection from a VAE's ELBO, likelihood,
   reconstruction error or latent distance (the ``IsolationForest`` interface).
+- :class:`MixedTableVAE`: a heterogeneous-likelihood VAE on a pandas DataFrame (text,
+  category and number columns, missing values): codes, ELBO scores, synthetic rows, imputation.
 - :class:`SemiSupervisedVAEClassifier`: the M2 semi-supervised classifier (``-1`` marks an
   unlabelled row).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 from latentkit.sklearn._autoencoder_outlier import AutoencoderOutlierDetector
 from latentkit.sklearn._classifier import SemiSupervisedVAEClassifier
 from latentkit.sklearn._outlier import VAEOutlierDetector
+from latentkit.sklearn._tables import MixedTableVAE
 from latentkit.sklearn._transformer import AutoencoderTransformer
 
 #: the name users reach for: the detector whose defaults the tabular benchmark supports
@@ -29,6 +32,7 @@ OutlierDetector = AutoencoderOutlierDetector
 __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
+    "MixedTableVAE",
     "OutlierDetector",
     "SemiSupervisedVAEClassifier",
     "VAEOutlierDetector",

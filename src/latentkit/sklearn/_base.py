@@ -12,6 +12,13 @@ classifier use 800 steps within [10, 500] epochs; the outlier detector trains le
 within [10, 50] epochs), since a model that fits every training row also fits the outliers
 among them.
 
+Mixed tables. A pandas DataFrame with a text, category or boolean column (or any DataFrame
+when the estimator was fitted on such a one) goes through a
+:class:`~latentkit.data.schema.TableSchema` inferred at ``fit`` (``schema_``): its rows become
+the schema's codes (numbers quantile-normalised, categories as levels, gaps as NaN), and the
+model is the mixed-table VAE (``tabular_vae``: one likelihood per column, gaps handled inside)
+with the estimator's ``latent_dim``, ``hidden`` and ``beta``; ``scaler_`` is then None.
+
 Inference. After training the model moves to the CPU in float64 and every row is scored on its
 own (no batch statistics, Monte Carlo terms use one fixed set of standard-normal draws shared by
 all rows), so outputs are deterministic and do not depend on which other rows are in ``X``.
@@ -32,14 +39,15 @@ from torch import Tensor
 
 from latentkit._seeding import build_seeded
 from latentkit.data.dataset import Dataset
+from latentkit.data.schema import TableSchema
 from latentkit.data.transforms import Standardizer
 from latentkit.evaluation.evaluate import batched
 from latentkit.models.base import AbstractModel
-from latentkit.models.registry import epochs_for_steps
+from latentkit.models.registry import create_model, epochs_for_steps
 from latentkit.training.config import TrainConfig
 from latentkit.training.trainer import Trainer
 
-__all__ = ["LatentEstimatorBase", "codes", "elbo_terms", "squared_errors"]
+__all__ = ["LatentEstimatorBase", "codes", "elbo_terms", "is_mixed_frame", "squared_errors"]
 
 #: seed of the fixed standard-normal draws used for Monte Carlo scores
 SCORE_SEED = 0
@@ -56,6 +64,17 @@ def _check_real(owner: str, name: str, value: Any, *, positive: bool) -> None:
     if bad or value < 0 or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"{owner}: {name} must be a finite number {bound}, got {value!r}.")
+
+
+def is_mixed_frame(X: Any) -> bool:
+    """True for a pandas DataFrame with a text, category or boolean column."""
+    import sys
+
+    pandas = sys.modules.get("pandas")  # a DataFrame means pandas is imported already
+    if pandas is None or not isinstance(X, pandas.DataFrame):
+        return False
+    types = pandas.api.types
+    return any(not types.is_numeric_dtype(kind) or types.is_bool_dtype(kind) for kind in X.dtypes)
 
 
 class LatentEstimatorBase(BaseEstimator):
@@ -90,12 +109,29 @@ class LatentEstimatorBase(BaseEstimator):
 
     # -- data ------------------------------------------------------------------------------
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
-        """``X`` as a float64 array of shape (n_samples, n_features), checked and recorded."""
+        """``X`` as a float64 array of shape (n_samples, n_features), checked and recorded
+        (a mixed DataFrame: the codes of its schema, NaN where a value is missing)."""
+        if reset:
+            self.schema_ = None
+            if is_mixed_frame(X):
+                from latentkit.sklearn._tables import as_frame
+
+                frame = as_frame(X)
+                self.schema_ = TableSchema.infer(frame)
+                self.n_features_in_ = len(self.schema_)
+                self.feature_names_in_ = np.asarray(self.schema_.names, dtype=object)
+        if getattr(self, "schema_", None) is not None:
+            from latentkit.sklearn._tables import as_frame
+
+            codes = self.schema_.encode(as_frame(X), type(self).__name__)
+            return codes.astype(np.float64)
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
     def _scaled(self, X: np.ndarray) -> Tensor:
-        """Standardised float64 tensor of shape (n_samples, n_features)."""
-        return self.scaler_.transform(torch.from_numpy(np.array(X, dtype=np.float64)))
+        """Standardised float64 tensor of shape (n_samples, n_features) (a mixed table's
+        codes as they are)."""
+        x = torch.from_numpy(np.array(X, dtype=np.float64))
+        return x if getattr(self, "schema_", None) is not None else self.scaler_.transform(x)
 
     def _epochs(self, n_samples: int) -> int:
         if self.epochs is not None:
@@ -121,9 +157,23 @@ class LatentEstimatorBase(BaseEstimator):
         Sets ``scaler_`` and ``n_epochs_``; returns the trained model on the CPU in float64.
         """
         x32 = torch.from_numpy(np.array(X, dtype=np.float32))  # a copy: X may be read-only
-        ref = x32 if scale_on is None else torch.from_numpy(np.array(scale_on, dtype=np.float32))
-        self.scaler_ = Standardizer().fit(ref)
-        x_train = self.scaler_.transform(x32)
+        schema = getattr(self, "schema_", None)
+        if schema is not None:  # a mixed table's codes: the model of mixed tables
+            self.scaler_, x_train = None, x32
+            fields = {
+                "latent_dim": int(self.latent_dim),
+                "network": {"hidden": [int(h) for h in self.hidden]},
+                "kinds": list(schema.kinds),
+                "levels": list(schema.levels),
+                "beta": float(getattr(self, "beta", 1.0)),
+            }
+            model_factory = lambda: create_model("tabular_vae", (len(schema),), **fields)  # noqa: E731
+        else:
+            ref = (
+                x32 if scale_on is None else torch.from_numpy(np.array(scale_on, dtype=np.float32))
+            )
+            self.scaler_ = Standardizer().fit(ref)
+            x_train = self.scaler_.transform(x32)
         seed = self._seed()
         model = build_seeded(model_factory, seed)
         self.n_epochs_ = self._epochs(len(X))
@@ -168,7 +218,12 @@ def elbo_terms(model: AbstractModel, x: Tensor, samples: int, *, iwae: bool = Fa
 
 
 def squared_errors(model: AbstractModel, x: Tensor) -> Tensor:
-    """Summed squared reconstruction error per row, shape ``(N,)``."""
+    """Summed squared reconstruction error per row, shape ``(N,)`` (a model of mixed tables:
+    the negative log-likelihood of the observed values at the posterior mean)."""
+    if model.capabilities.tabular:
+        from latentkit.apps.anomaly import feature_errors
+
+        return feature_errors(model, x).double().sum(1)
 
     def errors(xb: Tensor, yb: Tensor | None) -> Tensor:
         return (model.reconstruct(xb) - xb).square().sum(1)

@@ -21,7 +21,7 @@ from sklearn.utils.validation import validate_data
 from latentkit.apps.semisup import oversample_labelled
 from latentkit.models.semi_supervised import SemiSupervisedVAE, SemiSupervisedVAEConfig
 from latentkit.nn import NetworkConfig
-from latentkit.sklearn._base import _ROWS, LatentEstimatorBase, _check_real
+from latentkit.sklearn._base import _ROWS, LatentEstimatorBase, _check_real, is_mixed_frame
 
 __all__ = ["SemiSupervisedVAEClassifier"]
 
@@ -117,6 +117,12 @@ class SemiSupervisedVAEClassifier(ClassifierMixin, LatentEstimatorBase):
         if isinstance(f, bool) or not isinstance(f, Real) or not 0 < f < 1:
             raise ValueError(
                 f"SemiSupervisedVAEClassifier: labelled_fraction must be in (0, 1), got {f!r}."
+            )
+        if is_mixed_frame(X):
+            raise ValueError(
+                "SemiSupervisedVAEClassifier takes numbers only, got a DataFrame with text, "
+                "category or boolean columns; encode them (e.g. one-hot) first, or use "
+                "MixedTableVAE for the codes of a mixed table."
             )
         X, y = validate_data(self, X, y, dtype=np.float64)
         unlabelled = unlabelled_mask(y)

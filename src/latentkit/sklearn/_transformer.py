@@ -152,6 +152,11 @@ class AutoencoderTransformer(
             )
         _check_real("AutoencoderTransformer", "beta", self.beta, positive=False)
         X = self._validate(X, reset=True)
+        if self.schema_ is not None and self.model != "vae":
+            raise ValueError(
+                "AutoencoderTransformer: a DataFrame with text, category or boolean columns "
+                f"trains the mixed-table VAE; use model='vae', not {self.model!r}."
+            )
         network = NetworkConfig(hidden=tuple(int(h) for h in self.hidden))
         build = MODELS[self.model]
         self.model_ = self._fit_model(
@@ -198,6 +203,8 @@ class AutoencoderTransformer(
             )
         with torch.inference_mode():
             decoded = self.model_.decode(torch.from_numpy(Z))  # (n_samples, n_features)
+            if self.schema_ is not None:  # a mixed table: a DataFrame of its columns
+                return self.schema_.decode(decoded.numpy())
             return self.scaler_.inverse_transform(decoded).numpy()
 
     def score_samples(self, X: Any) -> np.ndarray:
@@ -219,6 +226,8 @@ class AutoencoderTransformer(
         """
         self._check_fitted()
         x = self._scaled(self._validate(X, reset=False))
+        if self.schema_ is not None:  # a mixed table: the ELBO of its codes
+            return elbo_terms(self.model_, x, 16).numpy()
         if isinstance(self.model_, VAE):
             log_det = torch.log(self.scaler_.std_.double()).sum()
             return (elbo_terms(self.model_, x, 16) - log_det).numpy()

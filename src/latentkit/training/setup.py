@@ -131,14 +131,18 @@ def check_training_data(
     if isinstance(x, LazyRows):
         _check_range(model, *x.value_range, what, binarize=binarize)
         return
-    if not bool(torch.isfinite(x).all()):
-        bad = (~torch.isfinite(x)).flatten(1).any(1).nonzero().flatten()
+    finite = torch.isfinite(x) | (torch.isnan(x) if model.capabilities.missing_values else False)
+    if not bool(finite.all()):
+        bad = (~finite).flatten(1).any(1).nonzero().flatten()
         raise DataError(
             f"{what} holds NaN or inf values in {len(bad)} sample(s) (first: row "
             f"{int(bad[0])}); impute or drop them before training (table loaders take "
             "impute='mean' or 'median')."
         )
-    low, high = (float(v) for v in torch.aminmax(x))
+    if model.capabilities.missing_values and bool(torch.isnan(x).all()):
+        raise DataError(f"{what} holds no observed value at all.")
+    observed = x[~torch.isnan(x)] if model.capabilities.missing_values else x
+    low, high = (float(v) for v in torch.aminmax(observed))
     _check_range(model, low, high, what, binarize=binarize)
 
 

@@ -165,7 +165,12 @@ class ReportContext:
 
     @functools.cached_property
     def feature_errors(self) -> Tensor:
-        """Squared reconstruction error of each feature of each row, ``(N, D)`` for tables."""
+        """Squared reconstruction error of each feature of each row, ``(N, D)`` for tables (a
+        model of mixed tables: each column's negative log-likelihood, 0 where missing)."""
+        if self.model.capabilities.tabular:
+            from latentkit.apps.anomaly import feature_errors
+
+            return feature_errors(self.model, self.data.x, y=self.labels).flatten(1)
         return (self.reconstructions - self.data.x.float()).square().flatten(1)
 
     @property

@@ -30,6 +30,7 @@ import torch
 
 from latentkit.evaluation.evaluate import batched
 from latentkit.viz import charts, plots
+from latentkit.viz.columns import columns_section
 from latentkit.viz.context import (
     Inapplicable,
     ReportContext,
@@ -256,6 +257,7 @@ BUILDERS: dict[str, Callable[[ReportContext], ReportSection | str | None]] = {
     "training-curves": training_curves_section,
     "reconstructions": reconstructions_section,
     "feature-errors": feature_errors_section,
+    "columns": columns_section,
     "samples": samples_section,
     "manifold": manifold_section,
     "latent-scatter": latent_scatter_section,

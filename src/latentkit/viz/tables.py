@@ -162,6 +162,12 @@ def feature_errors_section(ctx: ReportContext) -> ReportSection | str:
         f"deviation); the {min(WORST_FEATURES, len(per_feature))} largest are red. The model "
         "has learnt least about the features it reconstructs worst.</p>"
     )
+    if ctx.model.capabilities.tabular:  # codes of a mixed table: per-column likelihoods
+        text = (
+            f"<p>Mean negative log-likelihood of each column's observed values over "
+            f"{len(ctx.data)} rows, at the posterior mean (nats; a missing value counts 0); "
+            f"the {min(WORST_FEATURES, len(per_feature))} largest are red.</p>"
+        )
     bars = shown_features(per_feature.double().numpy())
     alt = f"{fig.axes[0].get_title()}: " + ", ".join(
         f"{ctx.feature_names[j]} {float(per_feature[j]):.3g}" for j in bars.tolist()
