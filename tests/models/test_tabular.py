@@ -106,3 +106,17 @@ def test_config_is_checked() -> None:
     with pytest.raises(ConfigError, match="binary column cannot have 3 levels"):
         create_model("tabular_vae", (1,), kinds=["binary"], levels=[3])
     assert create_model("tabular_vae", (4,)).likelihood.kinds == ("numeric",) * 4
+
+
+def test_total_correlation_weight_adds_the_tc_term_as_for_the_vae() -> None:
+    fields = {"kinds": list(KINDS), "levels": list(LEVELS), "latent_dim": 2}
+    x = torch.tensor([[1.5, 1.0, 2.0], [NAN, 0.0, NAN], [0.2, NAN, 1.0]])
+    plain = create_model("tabular_vae", (3,), seed=0, **fields)
+    tc = create_model("tabular_vae", (3,), seed=0, tc_weight=6.0, **fields)
+    out = tc.loss(x, generator=torch.Generator().manual_seed(0))
+    base = plain.loss(x, generator=torch.Generator().manual_seed(0))
+    total_correlation = out.terms["total_correlation"]
+    assert total_correlation.shape == (3,)
+    torch.testing.assert_close(out.loss, base.loss + 5.0 * total_correlation.mean())
+    with pytest.raises(ConfigError, match=r"tc_weight \(beta-TCVAE\) works with the ELBO"):
+        create_model("tabular_vae", (3,), tc_weight=6.0, objective="iwae", **fields)

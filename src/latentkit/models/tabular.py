@@ -52,6 +52,8 @@ class TabularVAEConfig(Config):
     warmup_steps: int = 0  # linear KL warm-up from 0 to beta over this many steps
     objective: Literal["elbo", "iwae"] = "elbo"  # training bound (iwae: MIWAE)
     iwae_samples: int = 1  # k, the importance samples of the IWAE bound
+    tc_weight: float | None = None  # beta-TCVAE: weight of the total correlation (None: off)
+    tc_dataset_size: int | None = None  # N of the minibatch-weighted estimate (None: the batch)
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -65,6 +67,15 @@ class TabularVAEConfig(Config):
         check_positive(name, "beta", self.beta, allow_zero=True)
         check_positive(name, "warmup_steps", self.warmup_steps, allow_zero=True)
         check_positive(name, "iwae_samples", self.iwae_samples)
+        if self.tc_dataset_size is not None:
+            check_positive(name, "tc_dataset_size", self.tc_dataset_size)
+        if self.tc_weight is not None:
+            check_positive(name, "tc_weight", self.tc_weight, allow_zero=True)
+            if self.objective != "elbo":
+                raise ConfigError(
+                    f"{name}: tc_weight (beta-TCVAE) works with the ELBO objective, got "
+                    f"objective={self.objective!r}; unset one of them."
+                )
         if self.network.kind != "mlp":
             raise ConfigError(f"{name}.network.kind must be 'mlp', got {self.network.kind!r}.")
         if self.kinds or self.levels:
