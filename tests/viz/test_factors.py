@@ -81,3 +81,13 @@ def test_explorer_labels_sliders_with_factors(trained):
     assert (
         Explorer(model, plain, max_points=50, map_method="pca").info()["sliders"]["factors"] is None
     )
+
+
+def test_report_draws_a_factor_value_difference_as_latent_arithmetic(trained, tmp_path):
+    model, data = trained
+    part = data.subset(torch.arange(0, 737_280, 977))  # every shape, scale, angle, x and y
+    out = build_report(model, part, tmp_path / "r.html", iwae_points=8, sections=["attribute"])
+    text = out.read_text()
+    assert set(Page(text).sections) == {"attribute"}
+    assert "latent arithmetic on inputs labelled square" in text  # ellipse - square, on squares
+    assert "points labelled ellipse minus that of the" in text

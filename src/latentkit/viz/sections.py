@@ -12,7 +12,8 @@ registry by section id, in report order.
 Which figures apply: reconstructions and interpolations for every image model; samples and
 traversals for the VAE family on images (rows ordered by KL); the attribute vector (mean code
 of label 1 minus that of label 0, added to label-0 inputs at several strengths) for images with
-binary labels and a model not conditioned on them; KL per dimension for the VAE family; a
+binary labels, or with factor labels whose label is a factor (dsprites: ellipse - square), and
+a model not conditioned on them; KL per dimension for the VAE family; a
 factor-by-latent information heatmap for data with factor labels; the decoded
 manifold only for 2-D latent spaces; the latent map for every model with a code of two or more
 dimensions (coloured by label, or for an unlabelled table by each row's anomaly score); for
@@ -181,8 +182,12 @@ def attribute_section(ctx: ReportContext) -> ReportSection | str | None:
     if not ctx.data.is_image:
         return Inapplicable("images")
     y = ctx.data.y
-    if y is None or sorted(torch.unique(y).tolist()) != [0, 1]:
-        return None  # drawn for binary labels only: silent elsewhere, like table figures
+    classes = [] if y is None else sorted(torch.unique(y).tolist())
+    # binary labels (smiling or not), or data with factors whose label is a factor (dsprites:
+    # the shape): value 1 minus value 0, e.g. ellipse - square added to squares
+    by_factor = ctx.data.factors is not None and classes[:2] == [0, 1]
+    if classes != [0, 1] and not by_factor:
+        return None  # silent for other labels (ten digits), like table figures on images
 
     if ctx.model.needs_labels:
         return "the model is conditioned on the label: change the label instead"
@@ -193,7 +198,7 @@ def attribute_section(ctx: ReportContext) -> ReportSection | str | None:
     decoded = batched(lambda z, _: model.decode(z), moved.flatten(0, 1), model=model)
     edits = decoded.view(len(ATTRIBUTE_STRENGTHS), len(rows), *ctx.data.shape)
     names = ctx.data.meta.get("class_names")
-    pos, neg = (names[1], names[0]) if isinstance(names, list) and len(names) == 2 else (1, 0)
+    pos, neg = (names[1], names[0]) if isinstance(names, list) and len(names) >= 2 else (1, 0)
     fig = plots.plot_attribute_edits(
         ctx.data.x[rows], edits, ATTRIBUTE_STRENGTHS, title=f"Attribute vector: {pos} − {neg}"
     )
