@@ -44,6 +44,11 @@ def test_neighbour_distance_matches_a_brute_force_search():
     distances, _ = NearestNeighbors(n_neighbors=4).fit(reference).kneighbors(queries)
     np.testing.assert_allclose(_knn_distance(queries, reference, 4), distances.mean(1))
     assert _knn_distance(queries[:3], reference[:2], 4).shape == (3,)  # k capped at the rows
+    # the reference rows themselves, each without its own zero distance
+    distances, _ = NearestNeighbors(n_neighbors=5).fit(reference).kneighbors(reference)
+    np.testing.assert_allclose(
+        _knn_distance(reference, reference, 4, leave_self_out=True), distances[:, 1:].mean(1)
+    )
 
 
 @pytest.fixture(scope="module")

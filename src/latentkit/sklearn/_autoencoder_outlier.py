@@ -63,7 +63,7 @@ from latentkit.training.trainer import Trainer
 __all__ = ["AutoencoderOutlierDetector", "robust_location_scale"]
 
 SCORES = ("neighbors", "reconstruction", "combined")
-_NEIGHBOUR_ROWS = 1024  # query rows per distance block (bounds the (rows, train) matrix)
+_DISTANCE_BUDGET = 1 << 22  # entries of one (queries, reference) distance block: 32 MB
 _EPOCH_STEPS = 10  # optimisation steps per epoch at least
 
 
@@ -86,15 +86,26 @@ def _robust_z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return (values - location[0]) / spread[0]
 
 
-def _knn_distance(queries: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
-    """Mean Euclidean distance of each query row to its ``k`` nearest rows of ``reference``."""
-    k = min(k, len(reference))
+def _knn_distance(
+    queries: np.ndarray, reference: np.ndarray, k: int, *, leave_self_out: bool = False
+) -> np.ndarray:
+    """Mean Euclidean distance of each query row to its ``k`` nearest rows of ``reference``.
+
+    With ``leave_self_out`` the queries are the reference rows themselves, and each row's own
+    entry (the nearest, at distance 0) is left out: the distances a new row would see.
+    Distances are computed in blocks of at most ``_DISTANCE_BUDGET`` entries, so memory stays
+    bounded; the time grows with ``len(queries) * len(reference)``.
+    """
+    skip = 1 if leave_self_out and len(reference) > 1 else 0  # one row: its own distance
+    k = min(k, len(reference) - skip)
     ref = torch.from_numpy(reference)
+    rows = max(1, _DISTANCE_BUDGET // max(1, len(reference)))
     out = []
-    for start in range(0, len(queries), _NEIGHBOUR_ROWS):
-        block = torch.from_numpy(queries[start : start + _NEIGHBOUR_ROWS])
+    for start in range(0, len(queries), rows):
+        block = torch.from_numpy(queries[start : start + rows])
         distances = torch.cdist(block, ref)  # (rows, n_reference)
-        out.append(distances.topk(k, dim=1, largest=False).values.mean(1))
+        nearest = distances.topk(k + skip, dim=1, largest=False).values[:, skip:]
+        out.append(nearest.mean(1))
     return torch.cat(out).numpy()
 
 
@@ -261,7 +272,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             x64 = torch.from_numpy(x)
             train_codes = codes(model, x64).numpy()
             errors = squared_errors(model, x64).numpy()
-            distances = _knn_distance(train_codes, train_codes, int(self.n_neighbors) + 1)
+            distances = _knn_distance(
+                train_codes, train_codes, int(self.n_neighbors), leave_self_out=True
+            )
             self.estimators_.append(model)
             self.train_codes_.append(train_codes)
             self.reference_scores_.append((errors, distances))
