@@ -95,7 +95,9 @@ def test_vae_and_train_configs_from_random_json(data: dict) -> None:
 def test_every_model_config_with_one_field_replaced(model_type, key, value) -> None:
     model_class = get_model_class(model_type)
     cls = model_class.config_class
-    shape = [13] if model_class.capabilities.tabular else [1, 8, 8]  # tables only: (C,)
+    # tables only: (C,) columns; sequences: (L,) token ids
+    flat = model_class.capabilities.tabular or model_class.capabilities.sequence
+    shape = [13] if flat else [1, 8, 8]
     valid = cls.from_dict({"input_shape": shape}).to_dict()
     field = sorted(valid)[hash(key) % len(valid)] if key else "latent_dim"
     builds_or_refuses(cls, {**valid, field: value})
