@@ -174,3 +174,22 @@ def test_read_frame_applies_the_data_limit(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("LATENTKIT_MAX_DATA_BYTES", str(1 << 30))  # raising the limit works
     assert read_frame(path)["a"].shape == (10**6,)
     assert read_frame(tmp_path / "t.csv")["age"].isna().sum() == 1
+
+
+def test_a_stored_schema_with_unsorted_quantiles_or_a_bad_binary_is_refused(frame) -> None:
+    good = TableSchema.infer(frame).to_dict()
+    number = next(c for c in good["columns"] if c["kind"] == "numeric")
+    binary = next(c for c in good["columns"] if c["kind"] == "binary")
+    quantiles = list(number["quantiles"])
+    number["quantiles"] = quantiles[::-1]
+    with pytest.raises(CheckpointError, match=r"prep\.json.*'income'.*increasing order"):
+        TableSchema.from_dict(good, "prep.json")
+    number["quantiles"] = quantiles[:5] + [float("nan")] + quantiles[6:]
+    with pytest.raises(CheckpointError, match="increasing order"):
+        TableSchema.from_dict(good, "prep.json")
+    number["quantiles"] = quantiles
+    binary["levels"] = [*binary["levels"], "maybe"]
+    with pytest.raises(CheckpointError, match=r"prep\.json.*'smoker'.*binary.*3 levels"):
+        TableSchema.from_dict(good, "prep.json")
+    binary["levels"] = binary["levels"][:2]
+    assert TableSchema.from_dict(good, "prep.json") == TableSchema.from_dict(good)

@@ -291,8 +291,14 @@ class TableSchema:
                 raise bad(f"has a malformed column ({exc})") from exc
             if spec.is_number and len(spec.quantiles) < 2:
                 raise bad(f"column {spec.name!r} has fewer than 2 quantiles")
+            if spec.is_number and not bool(np.all(np.diff(spec.quantiles) >= 0)):
+                raise bad(f"column {spec.name!r} has quantiles not in increasing order")
             if not spec.is_number and len(spec.levels) < 1:
                 raise bad(f"column {spec.name!r} has no levels")
+            if spec.kind == "binary" and len(spec.levels) != 2:
+                raise bad(
+                    f"column {spec.name!r} is binary but has {len(spec.levels)} levels, not 2"
+                )
             specs.append(spec)
         return cls(tuple(specs))
 
