@@ -184,7 +184,7 @@ def test_a_stored_schema_with_unsorted_quantiles_or_a_bad_binary_is_refused(fram
     number["quantiles"] = quantiles[::-1]
     with pytest.raises(CheckpointError, match=r"prep\.json.*'income'.*increasing order"):
         TableSchema.from_dict(good, "prep.json")
-    number["quantiles"] = quantiles[:5] + [float("nan")] + quantiles[6:]
+    number["quantiles"] = [*quantiles[:5], float("nan"), *quantiles[6:]]
     with pytest.raises(CheckpointError, match="increasing order"):
         TableSchema.from_dict(good, "prep.json")
     number["quantiles"] = quantiles
