@@ -135,3 +135,31 @@ def test_the_estimators_take_mixed_dataframes() -> None:
         SemiSupervisedVAEClassifier(epochs=1).fit(frame, np.arange(200) % 2)
     numbers = frame[["x"]].fillna(0.0)  # numbers only: standardised as before
     assert AutoencoderTransformer(latent_dim=1, epochs=1).fit(numbers).schema_ is None
+
+
+def test_chunks_shrink_with_k_and_rows_do_not_interact(fitted, monkeypatch) -> None:
+    import latentkit.apps.impute as impute_module
+
+    model, p = fitted.model_, fitted.model_.likelihood.n_params
+    assert impute_module.chunk_rows(1, p) == 512
+    assert impute_module.chunk_rows(100_000, p) * 100_000 * p <= impute_module.CHUNK_FLOATS
+    assert impute_module.chunk_rows(10**9, p) == 1
+    codes = torch.from_numpy(fitted.schema_.encode(linked_table(20, seed=3)))
+    codes[::2, 1] = float("nan")
+    codes[1::2, 2] = float("nan")
+    monkeypatch.setattr(impute_module, "CHUNK_FLOATS", 64 * p * 7)  # k = 64: 7 rows a chunk
+    seen, decode = [], model.decoder_params
+    monkeypatch.setattr(model, "decoder_params", lambda z: seen.append(len(z)) or decode(z))
+    for draws in (0, 2):
+        g = torch.Generator().manual_seed(0)
+        chunked = impute(model, codes, k=64, draws=draws, schema=fitted.schema_, generator=g)
+        assert seen == [64 * 7, 64 * 7, 64 * 6]
+        seen.clear()
+        # the same as imputing each chunk's rows alone, drawing from the same stream
+        g = torch.Generator().manual_seed(0)
+        alone = [
+            impute(model, codes[s : s + 7], k=64, draws=draws, schema=fitted.schema_, generator=g)
+            for s in (0, 7, 14)
+        ]
+        assert torch.equal(chunked, torch.cat(alone, dim=-2))
+        seen.clear()

@@ -134,6 +134,18 @@ def test_overrides_and_model_choice(tmp_path) -> None:
     assert latentkit.load(tmp_path / "plain").model_type == "vae"  # no text, no gaps
 
 
+def test_resume_keeps_the_schema_of_the_run(tmp_path) -> None:
+    data = write_table(tmp_path / "t.csv")
+    out = tmp_path / "run"
+    base = ("train", "--data", data, "--drop", "id,label", "--out", out, "--device", "cpu")
+    ok(*base, "--categorical", "count", "--epochs", "1")
+    first = json.loads((out / "preprocessing.json").read_text())["schema"]
+    assert {c["name"]: c["kind"] for c in first["columns"]}["count"] == "categorical"
+    ok(*base, "--epochs", "2", "--resume")  # without --categorical: the run's schema is kept
+    assert json.loads((out / "preprocessing.json").read_text())["schema"] == first
+    assert tuple(latentkit.load(out).config.kinds)[1] == "categorical"
+
+
 def test_adult_trains_with_no_flags(tmp_path) -> None:
     adult = require_data("tables") / "adult.csv"
     code, _, err = cli("train", "--data", adult, "--out", tmp_path / "adult", "--epochs", "1",

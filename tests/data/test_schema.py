@@ -155,3 +155,41 @@ def test_a_constant_column_is_a_category_of_one_level() -> None:
     frame = pd.read_csv(io.StringIO("a\n1\n1\n"))
     spec = TableSchema.infer(frame).columns[0]
     assert spec.kind == "categorical" and spec.levels == ("1",)
+
+
+def test_read_frame_applies_the_data_limit(tmp_path, monkeypatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet
+
+    path = tmp_path / "ones.parquet"  # 10^6 equal values: a file of a few KB, 8 MB in memory
+    pyarrow.parquet.write_table(pa.table({"a": np.ones(10**6)}), path)
+    assert path.stat().st_size < 100_000
+    (tmp_path / "t.csv").write_text(CSV)
+    monkeypatch.setenv("LATENTKIT_MAX_DATA_BYTES", str(1 << 20))
+    with pytest.raises(DataError, match=r"^\S*ones\.parquet: refused.*8,000,000 bytes.*1,048,576"):
+        read_frame(path)
+    monkeypatch.setenv("LATENTKIT_MAX_DATA_BYTES", "100")
+    with pytest.raises(DataError, match=r"^\S*t\.csv: refused.*LATENTKIT_MAX_DATA_BYTES"):
+        read_frame(tmp_path / "t.csv")
+    monkeypatch.setenv("LATENTKIT_MAX_DATA_BYTES", str(1 << 30))  # raising the limit works
+    assert read_frame(path)["a"].shape == (10**6,)
+    assert read_frame(tmp_path / "t.csv")["age"].isna().sum() == 1
+
+
+def test_a_stored_schema_with_unsorted_quantiles_or_a_bad_binary_is_refused(frame) -> None:
+    good = TableSchema.infer(frame).to_dict()
+    number = next(c for c in good["columns"] if c["kind"] == "numeric")
+    binary = next(c for c in good["columns"] if c["kind"] == "binary")
+    quantiles = list(number["quantiles"])
+    number["quantiles"] = quantiles[::-1]
+    with pytest.raises(CheckpointError, match=r"prep\.json.*'income'.*increasing order"):
+        TableSchema.from_dict(good, "prep.json")
+    number["quantiles"] = [*quantiles[:5], float("nan"), *quantiles[6:]]
+    with pytest.raises(CheckpointError, match="increasing order"):
+        TableSchema.from_dict(good, "prep.json")
+    number["quantiles"] = quantiles
+    binary["levels"] = [*binary["levels"], "maybe"]
+    with pytest.raises(CheckpointError, match=r"prep\.json.*'smoker'.*binary.*3 levels"):
+        TableSchema.from_dict(good, "prep.json")
+    binary["levels"] = binary["levels"][:2]
+    assert TableSchema.from_dict(good, "prep.json") == TableSchema.from_dict(good)

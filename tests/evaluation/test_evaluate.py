@@ -98,3 +98,24 @@ def test_evaluate_passes_labels_only_to_conditional_models():
     assert torch.isfinite(result.per_sample["log_likelihood"]).all()
     vae = create_model("vae", (5,), latent_dim=2, likelihood="gaussian")
     assert evaluate(vae, x, y, k=3).summary["samples"] == 8  # labels ignored, not an error
+
+
+def test_squared_error_leaves_out_only_the_missing_inputs():
+    model = create_model("tabular_vae", (3,), latent_dim=2)  # three numeric columns
+    x = torch.randn(9, 3)
+    x[::2, 1] = float("nan")
+    x[1::3, 0] = float("nan")
+    result = evaluate(model, x, k=2, seed=0)
+    with torch.no_grad():
+        recon = model.eval().decode(model.encode(x))
+    observed = ~torch.isnan(x)
+    expected = torch.where(observed, recon - x, torch.zeros(())).square().sum(1)
+    assert torch.allclose(result.per_sample["squared_error"], expected, atol=1e-6)
+    # a diverged model: its NaN reconstructions are not hidden, with or without gaps
+    model.decode = lambda code, y=None: torch.full((len(code), 3), float("nan"))
+    assert torch.isnan(evaluate(model, x, k=2, seed=0).per_sample["squared_error"]).all()
+    vae = create_model("vae", (4,), latent_dim=2, likelihood="gaussian")
+    vae.decode = lambda code, y=None: torch.full((len(code), 4), float("nan"))
+    result = evaluate(vae, torch.randn(5, 4), k=2, seed=0)
+    assert torch.isnan(result.per_sample["squared_error"]).all()
+    assert result.summary["squared_error"] != 0

@@ -25,11 +25,15 @@ from torch import Tensor
 from latentkit.data.schema import TableSchema
 from latentkit.models.base import AbstractGenerativeModel
 
-__all__ = ["importance_weights", "impute"]
+__all__ = ["chunk_rows", "importance_weights", "impute"]
 
 #: Gauss-Hermite nodes and weights (probabilists', normalised): E[f(s)], s ~ N(0, 1)
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(20)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+#: the most decoder outputs (k x rows x P floats) one chunk of rows holds: the rows per chunk
+#: shrink as k grows (``--samples`` up to 100,000)
+CHUNK_FLOATS = 1 << 22
 
 
 def _check(model: AbstractGenerativeModel, x: Tensor) -> None:
@@ -70,17 +74,24 @@ def _single(
             if schema is None:
                 out.append((w * means[:, :, j]).sum(0))
                 continue
-            mu, sd = (t.view(k, n).double().numpy() for t in likelihood.gaussian(flat, j))
+            mu, sd = (t.view(k, n).double().cpu().numpy() for t in likelihood.gaussian(flat, j))
             # E[g(s)] for s ~ N(mu, sd) and g the column's inverse normalisation
             raw = (
                 _WEIGHTS[:, None, None] * schema.denormalize(j, mu + sd * _NODES[:, None, None])
             ).sum(0)
-            mean = (w.double().numpy() * raw).sum(0)
-            out.append(torch.as_tensor(schema.normalize(j, mean), dtype=params.dtype))
+            mean = (w.double().cpu().numpy() * raw).sum(0)
+            normal = schema.normalize(j, mean)
+            out.append(torch.as_tensor(normal, dtype=params.dtype, device=params.device))
         else:
             probs = likelihood.probabilities(flat, j).view(k, n, -1)  # (k, N, L)
             out.append((w[:, :, None] * probs).sum(0).argmax(1).to(params.dtype))
     return torch.stack(out, dim=1)
+
+
+def chunk_rows(k: int, width: int, batch_size: int = 512) -> int:
+    """Rows per chunk: at most ``batch_size``, and ``k * rows * width`` decoder outputs within
+    :data:`CHUNK_FLOATS` (at least one row)."""
+    return max(1, min(batch_size, CHUNK_FLOATS // max(1, k * width)))
 
 
 def impute(
@@ -109,6 +120,10 @@ def impute(
         multiple imputations by sampling importance resampling.
     schema : TableSchema, optional
         Numbers are averaged in the column's units (else in normal scores).
+    batch_size : int
+        The most rows per chunk; fewer when ``k`` is large (:func:`chunk_rows`).
+    generator : torch.Generator, optional
+        A CPU generator (the draws of the resampling are made on the CPU).
 
     Returns
     -------
@@ -120,16 +135,18 @@ def impute(
         raise ValueError(f"k and batch_size must be >= 1 and draws >= 0, got {k}, {draws}.")
     model.eval()
     chunks = []
+    size = chunk_rows(k, model.likelihood.n_params, batch_size)
     with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            rows = x[start : start + batch_size].to(model.device)
+        for start in range(0, len(x), size):
+            rows = x[start : start + size].to(model.device)
             params, w = importance_weights(model, rows, k, generator)  # (k, n, P), (k, n)
             if draws == 0:
                 filled = _single(model, params, w, schema)[None]  # (1, n, C)
             else:
-                pick = torch.multinomial(w.T, draws, replacement=True, generator=generator)
+                pick = torch.multinomial(w.T.cpu(), draws, replacement=True, generator=generator)
                 n = rows.shape[0]
-                chosen = params[pick.T, torch.arange(n)[None, :]]  # (draws, n, P)
+                cols = torch.arange(n, device=params.device)[None, :]
+                chosen = params[pick.T.to(params.device), cols]  # (draws, n, P)
                 drawn = model.likelihood.sample(chosen.reshape(draws * n, -1), generator)
                 filled = drawn.view(draws, n, -1)
             missing = torch.isnan(rows)[None]

@@ -179,9 +179,11 @@ def load_data(settings: dict[str, Any], args: argparse.Namespace) -> Any:
             if patch is None and "differ in size" in str(exc):
                 raise UsageError(f"{exc} For training, --patch-size P cuts P x P patches.") from exc
             raise
-    if not chosen and args.resume and args.out is not None:
-        chosen = _recorded_choice(args.out)
-    mixed = _load_mixed(name, settings, chosen)
+    schema = None
+    if args.resume and args.out is not None:
+        chosen = chosen or _recorded_choice(args.out)
+        schema = _recorded_schema(args.out)
+    mixed = _load_mixed(name, settings, chosen, schema)
     if mixed is not None:
         return mixed
     settings["model"] = settings["model"] or "vae"
@@ -191,11 +193,14 @@ def load_data(settings: dict[str, Any], args: argparse.Namespace) -> Any:
     return data
 
 
-def _load_mixed(name: str, settings: dict[str, Any], chosen: dict[str, Any]) -> Any:
+def _load_mixed(
+    name: str, settings: dict[str, Any], chosen: dict[str, Any], schema: Any = None
+) -> Any:
     """A CSV/Parquet table as the codes of a mixed-table schema
     (:mod:`latentkit.data.mixed`) when the model is tabular, ``--categorical``/``--numeric``
     are given, or (no model named, no ``--impute``) a feature holds text or gaps; else None.
-    Sets ``settings["model"]`` to ``tabular_vae`` when no model was named."""
+    Sets ``settings["model"]`` to ``tabular_vae`` when no model was named. ``schema``: the
+    schema a resumed run recorded, used as it is (not inferred again)."""
     from pathlib import Path
 
     from latentkit.cli.main import UsageError
@@ -211,7 +216,9 @@ def _load_mixed(name: str, settings: dict[str, Any], chosen: dict[str, Any]) -> 
             f"{' and '.join(forced)}: only for the mixed-table model (--model tabular_vae), "
             f"not {model}"
         )
-    if not (tabular or forced or (model is None and chosen.get("impute") is None)):
+    if schema is None and not (
+        tabular or forced or (model is None and chosen.get("impute") is None)
+    ):
         return None
     try:
         import pandas  # noqa: F401
@@ -227,12 +234,13 @@ def _load_mixed(name: str, settings: dict[str, Any], chosen: dict[str, Any]) -> 
     frame.columns = [str(c) for c in frame.columns]
     select = {k: chosen.get(k) for k in ("label", "features", "drop")}
     features, _ = choose(list(frame.columns), name, **select)
-    if not (tabular or forced or needs_schema(frame, features)):
+    if schema is None and not (tabular or forced or needs_schema(frame, features)):
         return None
     settings["model"] = model or "tabular_vae"
     return load_mixed(
         name,
         frame=frame,
+        schema=schema,
         **select,
         categorical=chosen.get("categorical"),
         numeric=chosen.get("numeric"),
@@ -252,6 +260,14 @@ def _recorded_choice(out: str) -> dict[str, Any]:
     record = ColumnRecord.from_dict(recorded, str(Path(out) / PREPROCESSING_FILE))
     fill = {} if record.fill is None else {"impute": record.fill}
     return {"features": list(record.features), "label": record.label, **fill}
+
+
+def _recorded_schema(out: str) -> Any:
+    """The table schema recorded by the run in ``out`` (None when it recorded none)."""
+    from latentkit.cli.runs import read_preprocessing, run_schema
+
+    prep = read_preprocessing(out)
+    return run_schema(out, prep) if "schema" in prep else None
 
 
 def _fill(data: Any, impute: str | dict | None) -> dict[str, float] | None:

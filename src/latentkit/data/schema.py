@@ -54,16 +54,31 @@ _P_CLIP = 1e-6
 
 
 def read_frame(path: str | Path) -> Any:
-    """A CSV or Parquet file as a DataFrame, with :data:`MISSING_CODES` as missing values."""
+    """A CSV or Parquet file as a DataFrame, with :data:`MISSING_CODES` as missing values.
+
+    The sizes are checked first as by the numeric loader (:mod:`latentkit.data.limits`): a
+    Parquet file through its metadata, a CSV file through its size."""
     import pandas as pd
+
+    from latentkit.data.limits import check_data_bytes
+    from latentkit.data.tables import CSV_EXPANSION, _read_arrow
 
     path = Path(path).expanduser()
     try:
         if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
+            return _read_arrow(path).to_pandas()
+        size = path.stat().st_size
+        check_data_bytes(
+            path,
+            f"the table of this CSV file of {size:,} bytes (counted as {CSV_EXPANSION} bytes "
+            "per byte of text)",
+            CSV_EXPANSION * size,
+        )
         return pd.read_csv(
             path, keep_default_na=False, na_values=list(MISSING_CODES), skipinitialspace=True
         )
+    except DataError:
+        raise
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: cannot read it as a table ({exc}).") from exc
 
@@ -276,8 +291,14 @@ class TableSchema:
                 raise bad(f"has a malformed column ({exc})") from exc
             if spec.is_number and len(spec.quantiles) < 2:
                 raise bad(f"column {spec.name!r} has fewer than 2 quantiles")
+            if spec.is_number and not bool(np.all(np.diff(spec.quantiles) >= 0)):
+                raise bad(f"column {spec.name!r} has quantiles not in increasing order")
             if not spec.is_number and len(spec.levels) < 1:
                 raise bad(f"column {spec.name!r} has no levels")
+            if spec.kind == "binary" and len(spec.levels) != 2:
+                raise bad(
+                    f"column {spec.name!r} is binary but has {len(spec.levels)} levels, not 2"
+                )
             specs.append(spec)
         return cls(tuple(specs))
 

@@ -202,7 +202,8 @@ def evaluate(
         names[:] = list(terms)
         code = model.encode(xb, yb)  # (B, latent_dim)
         recon = model.decode(code, yb)  # (B, *input_shape)
-        squared = (recon - xb).square().flatten(1).nansum(1)  # (B,); gaps (NaN) left out
+        error = (recon - xb).masked_fill(torch.isnan(xb), 0)  # gaps (NaN in x) left out only
+        squared = error.square().flatten(1).sum(1)  # (B,); a NaN reconstruction stays NaN
         quality = psnr(recon.clamp(0, 1), xb).to(squared.dtype) if images else squared
         return (code, squared, quality, *terms.values())
 
