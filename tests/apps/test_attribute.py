@@ -90,6 +90,10 @@ def test_bad_groups_and_vectors_raise(linear_model) -> None:
         latent.attribute_vector(model, x, labels, positive=[0, 1], negative=1)
     with pytest.raises(ValueError, match="shape"):
         latent.attribute_vector(model, x, labels[:, None], positive=1)
+    with pytest.raises(ValueError, match=r"label value 1\.5 is not a torch\.int64 label"):
+        latent.attribute_vector(model, x, labels, positive=1.5)  # not truncated to class 1
+    with pytest.raises(ValueError, match=r"label value 0\.5"):
+        latent.group_mask(labels == 1, [True, 0.5])
     with pytest.raises(ValueError, match="like one code"):
         latent.apply_attribute(model, x, torch.zeros(3), [1.0])
     with pytest.raises(ValueError, match="finite"):

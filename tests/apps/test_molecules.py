@@ -106,6 +106,21 @@ def test_strings_round_trip_through_the_model(tiny_vae):
     assert len(samples) == 7 and all(isinstance(s, str) for s in samples)
 
 
+def test_strings_go_through_the_model_in_batches(tiny_vae, monkeypatch):
+    strings = [*MOLECULES, "CC", "CCCO", "c1ccccc1"]
+    with torch.no_grad():  # the unbatched results: every string through the model at once
+        whole = tiny_vae.encode(tiny_vae.tokenizer.encode(strings, 16).float())
+        decoded = tiny_vae.tokenizer.decode(tiny_vae.decode(whole))
+    sizes = []
+    encode, decode = tiny_vae.encode, tiny_vae.decode
+    monkeypatch.setattr(tiny_vae, "encode", lambda x: sizes.append(len(x)) or encode(x))
+    monkeypatch.setattr(tiny_vae, "decode", lambda z: sizes.append(len(z)) or decode(z))
+    z = encode_strings(tiny_vae, strings, batch_size=3)
+    torch.testing.assert_close(z, whole, atol=1e-6, rtol=1e-5)
+    assert decode_strings(tiny_vae, whole, batch_size=3) == decoded
+    assert sizes == [3, 3, 1, 3, 3, 1]  # at most batch_size strings at a time
+
+
 def test_interpolation_keeps_valid_distinct_steps(tiny_vae):
     path = interpolate_molecules(tiny_vae, "CCO", "CCN(CC)CC", steps=12)
     assert path[0] == (0.0, "CCO") and path[-1][1] == "CCN(CC)CC"  # shown from its first step

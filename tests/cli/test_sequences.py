@@ -122,3 +122,24 @@ def test_run_data_of_a_sequence_model_is_its_column_as_ids(tmp_path):
     data = load_data_for(model, None, None, str(tmp_path / "run"))
     assert data.x.tolist() == tok.encode(["CCO", "ClCBr"], 5).float().tolist()
     assert model.loss(data.x).reconstruction.shape == (2,)
+
+
+def test_default_length_is_capped_and_ids_checked_against_the_data_limit(tmp_path, monkeypatch):
+    import argparse
+
+    from latentkit.cli.sequence_data import training_data
+    from latentkit.errors import DataError
+
+    path = tmp_path / "m.csv"
+    path.write_text("smiles\n" + "\n".join([*MOLECULES, "C" * 1100]) + "\n")
+    args = argparse.Namespace(tokens=None, column=None, max_length=None)
+    with pytest.raises(DataError, match=r"longest sequence \(row 6, 'CCC.*\.\.\.'\) has 1100 "
+                       r"tokens, more than the default max length of 1024 ids holds; pass "
+                       "--max-length 1101"):  # fmt: skip
+        training_data({"data": str(path)}, args)
+    args.max_length = 1101
+    data = training_data({"data": str(path)}, args)[0]
+    assert data.x.shape == (7, 1101)
+    monkeypatch.setenv("LATENTKIT_MAX_DATA_BYTES", "50000")  # the file passes, the ids do not
+    with pytest.raises(DataError, match=r"m\.csv: refused, the ids of shape \(7, 1101\) as int64"):
+        training_data({"data": str(path)}, args)

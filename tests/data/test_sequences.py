@@ -70,3 +70,28 @@ def test_read_csv_column_and_fasta(tmp_path):
     assert read_strings(tmp_path / "p.fasta") == ["MKVLA", "GG"]
     tok = Tokenizer.fit(["MKVLA", "GG"], "chars")
     assert tok.decode(tok.encode(["MKVLA"], 7)) == ["MKVLA"]
+
+
+def test_ids_over_the_data_limit_are_refused_before_allocating(monkeypatch):
+    tok = Tokenizer.fit(SMILES, "smiles")
+    monkeypatch.setenv("LATENTKIT_MAX_DATA_BYTES", "1000")
+    assert tok.encode(SMILES, 25).shape == (5, 25)  # 5 x 25 x 8 = 1000 bytes
+    with pytest.raises(DataError, match=r"m\.csv: refused, the int64 ids of shape \(5, 26\)"):
+        tok.encode(SMILES, 26, source="m.csv")
+    monkeypatch.delenv("LATENTKIT_MAX_DATA_BYTES")
+    with pytest.raises(DataError, match=r"800,000,000,000 bytes.*LATENTKIT_MAX_DATA_BYTES"):
+        tok.encode(["C"] * 100_000, 1_000_000)  # 800 GB: refused, nothing allocated
+
+
+def test_files_over_the_limit_and_long_csv_fields_are_one_line_errors(tmp_path, monkeypatch):
+    (tmp_path / "long.csv").write_text("id,smiles\n0,CCO\n1," + "C" * 200_000 + "\n")
+    with pytest.raises(DataError, match=r"long\.csv: cannot read line 3 as CSV \(field larger"):
+        read_strings(tmp_path / "long.csv", "smiles")
+    (tmp_path / "m.csv").write_text("smiles\n" + "CCO\n" * 50)  # 207 bytes
+    (tmp_path / "p.fasta").write_text(">a\n" + "MKV" * 70 + "\n")
+    assert len(read_strings(tmp_path / "m.csv")) == 50
+    monkeypatch.setenv("LATENTKIT_MAX_DATA_BYTES", "200")
+    for name in ("m.csv", "p.fasta"):
+        with pytest.raises(DataError, match=rf"{name}: refused, the text of this file of 2\d\d "
+                           "bytes would take .*LATENTKIT_MAX_DATA_BYTES"):  # fmt: skip
+            read_strings(tmp_path / name)

@@ -106,6 +106,11 @@ def group_mask(labels: Tensor, values: Values) -> Tensor:
         Any labels: bool, integer classes, or float factor values (compared exactly).
     values : scalar, sequence of scalars, or Tensor
         The label values that select a row.
+
+    Raises
+    ------
+    ValueError
+        Labels not of shape (N,), or a value that integer or bool labels cannot hold (1.5).
     """
     if labels.ndim != 1:
         raise ValueError(
@@ -114,7 +119,14 @@ def group_mask(labels: Tensor, values: Values) -> Tensor:
         )
     if labels.dtype == torch.bool:
         labels = labels.long()
-    wanted = torch.as_tensor(values).reshape(-1).to(labels.dtype)
+    given = torch.as_tensor(values).reshape(-1)
+    wanted = given.to(labels.dtype)
+    if not labels.dtype.is_floating_point and not torch.equal(wanted.to(given.dtype), given):
+        bad = given[wanted.to(given.dtype) != given][0].item()
+        raise ValueError(
+            f"the label value {bad!r} is not a {labels.dtype} label: expected values the integer "
+            "labels can hold (casting would select another class); pass whole numbers, e.g. 1."
+        )
     return torch.isin(labels, wanted)
 
 

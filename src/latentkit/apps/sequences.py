@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from latentkit.apps.molecules import canonical, to_smiles
 from latentkit.data.sequences import to_selfies
+from latentkit.evaluation.evaluate import batched
 from latentkit.models.base import AbstractModel
 
 __all__ = [
@@ -51,22 +52,29 @@ def _as_model_strings(model: AbstractModel, smiles: Sequence[str]) -> list[str]:
 
 
 def encode_strings(
-    model: AbstractModel, strings: Sequence[str], *, molecules: bool = False
+    model: AbstractModel,
+    strings: Sequence[str],
+    *,
+    molecules: bool = False,
+    batch_size: int = 512,
 ) -> Tensor:
-    """Codes ``(N, latent_dim)`` of strings in the model's token kind (``molecules=True``:
-    SMILES, converted for a SELFIES model)."""
+    """Codes ``(N, latent_dim)`` on the CPU of strings in the model's token kind
+    (``molecules=True``: SMILES, converted for a SELFIES model), ``batch_size`` at a time."""
     _check(model)
     strings = _as_model_strings(model, strings) if molecules else list(strings)
     ids = model.tokenizer.encode(strings, model.input_shape[0])  # type: ignore[attr-defined]
-    return model.encode(ids.float().to(model.device))
+    return batched(lambda xb, _: model.encode(xb), ids.float(), model=model, batch_size=batch_size)
 
 
-def decode_strings(model: AbstractModel, z: Tensor, *, molecules: bool = False) -> list[str]:
-    """Strings decoded from codes ``(N, latent_dim)`` (the model's ``decoding``); with
-    ``molecules=True`` SMILES (SELFIES decoded)."""
+def decode_strings(
+    model: AbstractModel, z: Tensor, *, molecules: bool = False, batch_size: int = 512
+) -> list[str]:
+    """Strings decoded from codes ``(N, latent_dim)`` (the model's ``decoding``),
+    ``batch_size`` at a time; with ``molecules=True`` SMILES (SELFIES decoded)."""
     _check(model)
     tokenizer = model.tokenizer  # type: ignore[attr-defined]
-    strings = tokenizer.decode(model.decode(z.to(model.device)).cpu())
+    ids = batched(lambda zb, _: model.decode(zb), z, model=model, batch_size=batch_size)
+    strings = tokenizer.decode(ids)
     return to_smiles(strings, tokenizer.kind) if molecules else strings
 
 

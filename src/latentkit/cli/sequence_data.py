@@ -46,7 +46,8 @@ def add_sequence_arguments(parser: argparse.ArgumentParser) -> None:
         type=count(2, 100_000),
         default=None,
         metavar="L",
-        help="ids per sequence, the end token included (default: the longest sequence + 1)",
+        help="ids per sequence, the end token included (default: the longest sequence + 1, "
+        "at most 1024: a longer sequence needs --max-length)",
     )
 
 
@@ -65,7 +66,9 @@ def training_data(
     import torch
 
     from latentkit.data.dataset import Dataset
-    from latentkit.data.sequences import Tokenizer, read_strings, to_selfies
+    from latentkit.data.limits import check_data_bytes
+    from latentkit.data.sequences import DEFAULT_MAX_LENGTH, Tokenizer, read_strings, to_selfies
+    from latentkit.errors import DataError
 
     name = settings["data"]
     kind = args.tokens or ("chars" if Path(name).suffix.lower() in _FASTA else "smiles")
@@ -74,9 +77,20 @@ def training_data(
     if kind == "selfies":
         strings = to_selfies(strings)
     tokenizer = Tokenizer.fit(strings, kind)
-    longest = tokenizer.longest(strings)[1]
+    at, longest = tokenizer.longest(strings)
+    if args.max_length is None and longest + 1 > DEFAULT_MAX_LENGTH:
+        text = strings[at] if len(strings[at]) <= 60 else strings[at][:57] + "..."
+        raise DataError(
+            f"{name}: the longest sequence (row {at}, {text!r}) has {longest} tokens, more than "
+            f"the default max length of {DEFAULT_MAX_LENGTH} ids holds; pass --max-length "
+            f"{longest + 1} if it fits in memory, or drop long rows."
+        )
     length = args.max_length or longest + 1
-    ids = tokenizer.encode(strings, length)  # a too small --max-length names the longest
+    check_data_bytes(
+        name, f"the ids of shape ({len(strings)}, {length}) as int64 and float32",
+        len(strings) * length * 12,
+    )  # fmt: skip
+    ids = tokenizer.encode(strings, length, source=name)  # a too small --max-length: the longest
     data = Dataset(ids.to(torch.float32), None, name, {"column": column, "tokens": kind})
     record = {"column": column, "tokens": kind, "selfies_from_smiles": kind == "selfies"}
     fields = {"tokens": list(tokenizer.tokens), "token_kind": kind}
@@ -109,7 +123,7 @@ def sequence_dataset(model: Any, run: str, data: str) -> Any:
     from latentkit.data.dataset import Dataset
 
     strings = model_strings(model, run, data, None)
-    ids = model.tokenizer.encode(strings, model.input_shape[0])
+    ids = model.tokenizer.encode(strings, model.input_shape[0], source=data)
     return Dataset(ids.to(torch.float32), None, data, {"column": record_of(run).get("column")})
 
 

@@ -283,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
         scaler = Standardizer().fit(data.x)
         data.x = scaler.transform(data.x).contiguous()
         preprocessing["scaler"] = scaler.to_dict()
-    if not data.is_image and not sequence:  # the table's columns (a sequence run: its column)
+    if not data.is_image and not sequence:  # a sequence run records its column in "sequences"
         classes = data.meta.get("class_names")
         preprocessing["columns"] = ColumnRecord(
             tuple(data.meta["columns"]),

@@ -18,7 +18,12 @@ Tokenization, by ``kind``:
 Ids: 0 pads, 1 begins and 2 ends a sequence; the fitted tokens follow from 3 in sorted order.
 An encoded row holds the tokens, the end token, then padding, so a model of ``max_length`` ids
 holds strings of at most ``max_length - 1`` tokens; a longer string is refused with its row
-and its length named, and so is a token the tokenizer does not know.
+and its length named, and so is a token the tokenizer does not know. Where ``max_length``
+defaults to the longest string + 1 (``latentkit train``), it is capped at
+:data:`DEFAULT_MAX_LENGTH` ids; a longer sequence needs an explicit ``--max-length``.
+
+Memory is bounded (see :mod:`latentkit.data.limits`): a file's size is checked before it is
+read, and the ``(N, max_length)`` int64 ids before they are allocated.
 """
 
 from __future__ import annotations
@@ -26,17 +31,19 @@ from __future__ import annotations
 import csv
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
 import torch
 from torch import Tensor
 
+from latentkit.data.limits import check_data_bytes
 from latentkit.errors import DataError
 
 __all__ = [
     "BOS",
+    "DEFAULT_MAX_LENGTH",
     "EOS",
     "PAD",
     "SPECIALS",
@@ -54,6 +61,9 @@ _SMILES = re.compile(
     r"|%[0-9]{2}|[0-9])"
 )
 _FASTA = (".fa", ".fasta", ".faa", ".fna")
+
+#: the most ids per sequence that a default ``max_length`` (the longest string + 1) may take
+DEFAULT_MAX_LENGTH = 1024
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -176,15 +186,25 @@ class Tokenizer:
         row = max(range(len(sizes)), key=sizes.__getitem__)
         return row, sizes[row]
 
-    def encode(self, strings: Sequence[str], max_length: int) -> Tensor:
+    def encode(
+        self, strings: Sequence[str], max_length: int, *, source: object = "the strings"
+    ) -> Tensor:
         """Ids of shape ``(N, max_length)``, int64: tokens, end token, padding.
+
+        ``source`` (a file name) is named when the ids would exceed the data limit.
 
         Raises
         ------
         DataError
-            For a token this tokenizer does not know (named, with its row) or a string of
-            ``max_length`` tokens or more (the longest named, with its row and length).
+            For a token this tokenizer does not know (named, with its row), a string of
+            ``max_length`` tokens or more (the longest named, with its row and length), or ids
+            over :func:`~latentkit.data.limits.max_data_bytes` (checked before allocating).
         """
+        check_data_bytes(
+            source,
+            f"the int64 ids of shape ({len(strings)}, {max_length})",
+            len(strings) * max_length * 8,
+        )
         index = {token: i + len(SPECIALS) for i, token in enumerate(self.tokens)}
         out = torch.full((len(strings), max_length), PAD, dtype=torch.int64)
         for row, text in enumerate(strings):
@@ -248,6 +268,22 @@ def _read_fasta(path: Path) -> list[str]:
     return records
 
 
+def _read_column(path: Path, reader: Iterator[list[str]], column: str | None) -> list[str]:
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path}: empty file; expected a header row and strings.")
+    name = header[0] if column is None else column
+    if name not in header:
+        raise DataError(f"{path}: no column {name!r}; the columns are {', '.join(header)}.")
+    at = header.index(name)
+    strings = []
+    for row, record in enumerate(reader):
+        if at >= len(record) or not record[at].strip():
+            raise DataError(f"{path}: row {row} has no value in column {name!r}.")
+        strings.append(record[at].strip())
+    return strings
+
+
 def read_strings(path: str | Path, column: str | None = None) -> list[str]:
     """The strings of a CSV column (header row; ``column`` defaults to the first) or of the
     records of a FASTA file (``.fa``, ``.fasta``, ``.faa``, ``.fna``).
@@ -255,28 +291,28 @@ def read_strings(path: str | Path, column: str | None = None) -> list[str]:
     Raises
     ------
     DataError
-        For a missing file or column (the columns found are named), an empty cell or no rows.
+        For a missing file or column (the columns found are named), an empty cell, no rows, a
+        CSV line the csv module refuses (a field over its limit of characters, a NUL byte), or
+        a file over :func:`~latentkit.data.limits.max_data_bytes` (checked before reading).
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file; expected a .csv or a FASTA file of sequences.")
+    size = path.stat().st_size
+    check_data_bytes(path, f"the text of this file of {size:,} bytes", size)
     if path.suffix.lower() in _FASTA:
         strings = _read_fasta(path)
     else:
         with open(path, encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
-            header = next(reader, None)
-            if not header:
-                raise DataError(f"{path}: empty file; expected a header row and strings.")
-            name = header[0] if column is None else column
-            if name not in header:
-                raise DataError(f"{path}: no column {name!r}; the columns are {', '.join(header)}.")
-            at = header.index(name)
-            strings = []
-            for row, record in enumerate(reader):
-                if at >= len(record) or not record[at].strip():
-                    raise DataError(f"{path}: row {row} has no value in column {name!r}.")
-                strings.append(record[at].strip())
+            try:
+                strings = _read_column(path, reader, column)
+            except csv.Error as exc:
+                raise DataError(
+                    f"{path}: cannot read line {reader.line_num} as CSV ({exc}); expected a "
+                    f"header row and one string per row, each field at most "
+                    f"{csv.field_size_limit():,} characters; fix or drop that line."
+                ) from None
     if not strings:
         raise DataError(f"{path}: no sequences found.")
     return strings
