@@ -138,3 +138,11 @@ def test_the_trainer_trains_on_it(data, tmp_path):
         model, part, part.subset(slice(0, 64)), out=tmp_path / "run"
     )
     assert len(history) == 2 and history["val_loss"][-1] < history["val_loss"][0]
+
+
+def test_later_commands_read_the_grid_by_default() -> None:
+    from latentkit.data.sources import evaluation_split
+
+    assert evaluation_split("dsprites") == "train"  # dSprites has no test split
+    assert evaluation_split("mnist") == "test"
+    assert evaluation_split("my_table.csv") == "train"  # files: all their rows

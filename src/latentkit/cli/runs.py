@@ -102,10 +102,10 @@ def load_data_for(
             f"{Path(run) / PREPROCESSING_FILE}: 'data' must be a dataset name or path, got "
             f"{name!r:.60}; pass --data."
         )
-    if split is None:  # named datasets: the test split; files and folders: all their rows
-        from latentkit.datasets import available
+    if split is None:  # named datasets: their test split; files and folders: all their rows
+        from latentkit.data.sources import evaluation_split
 
-        split = "test" if name in available() else "train"
+        split = evaluation_split(name)
     chosen = {key: value for key, value in (columns or {}).items() if value is not None}
     if model.capabilities.sequence:  # the run's column of strings as token ids
         from latentkit.cli.sequence_data import sequence_dataset

@@ -144,6 +144,7 @@ class DSpritesSource:
     """The procedural dSprites as a named source (see the module docstring)."""
 
     name: str = "dsprites"
+    evaluation_split: str = "train"  # no test split: reports and evaluations read the grid
 
     def load(self, split: str = "train", root: str | Path | None = None) -> Dataset:
         """The full grid of 737,280 images, drawn on demand.

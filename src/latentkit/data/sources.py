@@ -157,6 +157,14 @@ def available() -> list[str]:
     return sorted(SOURCES)
 
 
+def evaluation_split(name: str) -> str:
+    """The split later commands read by default from dataset ``name``: ``"test"``, or
+    ``"train"`` for a registered source without a test split (``evaluation_split = "train"``
+    on the source: dsprites) and for files and folders (all their rows)."""
+    source = SOURCES.get(name)
+    return "train" if source is None else getattr(source, "evaluation_split", "test")
+
+
 def _kinds() -> str:
     return (
         f"the named datasets {', '.join(available())}, a folder of images "
