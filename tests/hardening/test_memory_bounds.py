@@ -280,6 +280,10 @@ import json, re, sys
 from pathlib import Path
 from latentkit.data.images import load_image_folder
 from latentkit.data.tables import load_table
+try:  # pyarrow's to_numpy imports pandas when it is installed (the tables extra): a module
+    import pandas  # noqa: F401  import, not an allocation of the loader, so done before
+except ImportError:
+    pass
 
 def status(field):
     text = Path("/proc/self/status").read_text()
