@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -56,7 +56,14 @@ from latentkit._seeding import build_seeded
 from latentkit.data.dataset import Dataset
 from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
 from latentkit.nn import NetworkConfig
-from latentkit.sklearn._base import _check_int, _check_real, codes, squared_errors
+from latentkit.sklearn._base import (
+    ThresholdedOutlierMixin,
+    _check_contamination,
+    _check_int,
+    _check_real,
+    codes,
+    squared_errors,
+)
 from latentkit.training.config import TrainConfig
 from latentkit.training.trainer import Trainer
 
@@ -109,7 +116,7 @@ def _knn_distance(
     return torch.cat(out).numpy()
 
 
-class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
+class AutoencoderOutlierDetector(ThresholdedOutlierMixin, BaseEstimator):
     """Flag rows that an ensemble of autoencoders reconstructs badly or places far from the
     codes of the other rows. The defaults are meant to be used as they are (see the module
     docstring for the reasons and ``benchmarks/RESULTS.md`` for the evidence).
@@ -207,12 +214,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     # -- checks ----------------------------------------------------------------------------
     def _check_params(self) -> None:
         owner = type(self).__name__
-        c = self.contamination
-        if isinstance(c, bool) or not isinstance(c, Real) or not 0 < c <= 0.5:
-            raise ValueError(
-                f"{owner}: contamination must be a fraction in (0, 0.5], got {c!r}; "
-                "use e.g. 0.05 for about 5% outliers."
-            )
+        _check_contamination(owner, self.contamination)
         m = self.max_samples
         if isinstance(m, bool) or not isinstance(m, Real) or not 0 < m <= 1:
             raise ValueError(f"{owner}: max_samples must be a fraction in (0, 1], got {m!r}.")
@@ -342,31 +344,3 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         return self._scores(self._validate(X, reset=False))
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        """``score_samples(X) - offset_``: negative for outliers, non-negative for inliers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_samples,)
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X: Any) -> np.ndarray:
-        """+1 for inliers, -1 for outliers (``decision_function(X) < 0``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to classify.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor
@@ -75,6 +75,47 @@ def is_mixed_frame(X: Any) -> bool:
         return False
     types = pandas.api.types
     return any(not types.is_numeric_dtype(kind) or types.is_bool_dtype(kind) for kind in X.dtypes)
+
+
+def _check_contamination(owner: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value <= 0.5:
+        raise ValueError(
+            f"{owner}: contamination must be a fraction in (0, 0.5], got {value!r}; "
+            "use e.g. 0.05 for about 5% outliers."
+        )
+
+
+class ThresholdedOutlierMixin(OutlierMixin):
+    """``decision_function`` and ``predict`` of a detector with ``score_samples`` (higher =
+    more normal) and a fitted ``offset_``, as scikit-learn's ``IsolationForest`` has them."""
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers, non-negative for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for inliers, -1 for outliers (``decision_function(X) < 0``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
 
 
 class LatentEstimatorBase(BaseEstimator):

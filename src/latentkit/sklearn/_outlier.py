@@ -9,17 +9,17 @@ anomaly detection using reconstruction probability"). As for scikit-learn's
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import OutlierMixin
 
 from latentkit.apps.anomaly import METHODS, LatentGaussian
 from latentkit.models.vae import VAE, VAEConfig
 from latentkit.nn import NetworkConfig
 from latentkit.sklearn._base import (
     LatentEstimatorBase,
+    ThresholdedOutlierMixin,
+    _check_contamination,
     _check_int,
     _check_real,
     codes,
@@ -30,7 +30,7 @@ from latentkit.sklearn._base import (
 __all__ = ["VAEOutlierDetector"]
 
 
-class VAEOutlierDetector(OutlierMixin, LatentEstimatorBase):
+class VAEOutlierDetector(ThresholdedOutlierMixin, LatentEstimatorBase):
     """Flag rows that a VAE trained on the data explains poorly.
 
     Parameters
@@ -120,12 +120,7 @@ class VAEOutlierDetector(OutlierMixin, LatentEstimatorBase):
 
     def _check_params(self) -> None:
         self._check_common_params()
-        c = self.contamination
-        if isinstance(c, bool) or not isinstance(c, Real) or not 0 < c <= 0.5:
-            raise ValueError(
-                f"VAEOutlierDetector: contamination must be a fraction in (0, 0.5], got {c!r}; "
-                "use e.g. 0.05 for about 5% outliers."
-            )
+        _check_contamination("VAEOutlierDetector", self.contamination)
         if self.method not in METHODS:
             raise ValueError(
                 f"VAEOutlierDetector: method must be one of {', '.join(METHODS)}, "
@@ -193,31 +188,3 @@ class VAEOutlierDetector(OutlierMixin, LatentEstimatorBase):
         """
         self._check_fitted()
         return self._scores(self._validate(X, reset=False))
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        """``score_samples(X) - offset_``: negative for outliers, non-negative for inliers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_samples,)
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X: Any) -> np.ndarray:
-        """+1 for inliers, -1 for outliers (``decision_function(X) < 0``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to classify.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
