@@ -37,7 +37,7 @@ from latentkit.config import Config, check_positive, check_shape
 from latentkit.data.sequences import PAD, SPECIALS, Tokenizer
 from latentkit.distributions import DiagonalGaussian
 from latentkit.errors import ConfigError
-from latentkit.models.base import AbstractGenerativeModel, Capabilities, LossOutput
+from latentkit.models.base import AbstractGenerativeModel, Capabilities, LossOutput, repeat_samples
 from latentkit.models.schedules import linear_warmup
 from latentkit.nn.sequence import ConvSequenceEncoder, GRUSequenceDecoder, GRUSequenceEncoder
 
@@ -192,8 +192,7 @@ class SequenceVAE(AbstractGenerativeModel):
         q = self.posterior(x)
         z = q.sample(generator, sample_shape=(k,))  # (k, N, D)
         n = x.shape[0]
-        rep = target.expand(k, *target.shape).reshape(k * n, -1)
-        log_px = self.log_likelihood(z.reshape(k * n, -1), rep).view(k, n)
+        log_px = self.log_likelihood(z.reshape(k * n, -1), repeat_samples(target, k)).view(k, n)
         log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(-1)  # (k, N)
         return log_px + kl_weight * (log_pz - q.log_prob(z))
 
