@@ -33,6 +33,7 @@ def test_readme_python_snippets_run(tmp_path, monkeypatch):
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["codes"].shape == (1438, 2)
     assert namespace["walk"].shape == (8, 1, 1, 8, 8)
+    assert namespace["digits"].shape == (4, 1, 28, 28)  # the pretrained-models section
     assert os.path.exists(tmp_path / "runs" / "readme-vae" / "model.safetensors")
     metrics = namespace["metrics"]  # the molecules section
     assert (metrics["validity"], metrics["unique@2"], metrics["novelty"]) == (0.75, 0.5, 0.5)
