@@ -107,6 +107,9 @@ def test_main_writes_a_one_kind_run_with_the_earlier_rows_of_the_other(
     measured = {"kind": "smiles", "validity": 0.97, "unique@1000": 1.0, "unique@10000": 0.999,
                 "novelty": 0.9, "int_div": 0.85, "test_recon": 0.1, "test_kl": 9.0,
                 "active_units": 20, "steps": 9000, "epochs": 4.6, "minutes": 45.0,
+                "cpu_minutes": 40.0,
+                "by_temperature": {0.8: {"validity": 0.99, "unique@10000": 0.98, "novelty": 0.7,
+                                         "int_div": 0.84}},
                 "qed_r2": 0.5, "qed_start_best": 0.9, "qed_found": 0.93,
                 "qed_found_smiles": "CCCO", "qed_candidates": 50}  # fmt: skip
     monkeypatch.setattr(module, "run_kind", lambda *_: measured)
@@ -116,6 +119,9 @@ def test_main_writes_a_one_kind_run_with_the_earlier_rows_of_the_other(
     assert "Command: `python benchmarks/molecules.py " in section
     assert "| latentkit sequence_vae (SMILES) | 0.97 | 1 | 0.999 | 0.9 |" in section
     assert "| latentkit sequence_vae (SELFIES) (earlier run) | 1 | 1 | 1 | 0.999 |" in section
+    assert "| 45 | 40 |" in section  # wall and CPU minutes
+    assert "| 0.964 | 20 | - |" in section  # the earlier row lacks the CPU minutes
+    assert "| 0.8 | SMILES | 0.99 | 0.98 | 0.7 | 0.84 |" in section  # sampling temperature
     assert "| SELFIES (earlier run) | -0.0757 |" in section
     assert "| latentkit sequence_vae (SMILES) | 0.5 |" not in section  # replaced
     assert "SMILES: validity 0.970 (target >= 0.95: met)" in section
