@@ -108,11 +108,18 @@ class ReportContext:
     restorations: Sequence[Restoration]
     row_ids: Tensor | None = None  # (N,) row of each data point in the caller's data
     to_original: Callable[[Tensor], Tensor] | None = None  # rows back to the file's units
+    source: Dataset | None = None  # the caller's whole data (``data`` may be a subset of it)
 
     @property
     def generative(self) -> bool:
         """True for models with a prior to sample from (the VAE family)."""
         return self.model.capabilities.generative
+
+    @property
+    def sequence(self) -> bool:
+        """True for models of token sequences (data are ids ``(N, L)``; see
+        :mod:`latentkit.viz.sequences`)."""
+        return self.model.capabilities.sequence
 
     @property
     def labels(self) -> Tensor | None:
