@@ -103,5 +103,6 @@ def string_to_ids(model: AbstractModel, text: str) -> Tensor:
     try:
         ids = tokenizer.encode([text], int(model.input_shape[0]), source="the string")
     except (DataError, ValueError) as exc:
-        raise RequestError(422, "this model cannot encode it: " + " ".join(str(exc).split()))
+        message = " ".join(str(exc).split())
+        raise RequestError(422, f"this model cannot encode it: {message}") from None
     return ids.float()
