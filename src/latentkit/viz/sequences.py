@@ -100,6 +100,8 @@ def _ends(strings: Sequence[str]) -> tuple[int, int] | None:
 
 
 def sequences_section(ctx: ReportContext) -> ReportSection | str:
+    """The "Molecules" (SMILES or SELFIES tokens) or "Sequences" section (module docstring);
+    silent (:class:`Inapplicable`) for models of images and tables."""
     if not ctx.sequence:
         return Inapplicable("sequences")
     kind = ctx.model.tokenizer.kind  # type: ignore[attr-defined]
