@@ -146,3 +146,25 @@ def test_novelty_reference_is_the_whole_data_not_the_evaluation_subset(
     big = Dataset(data.x.repeat(5, 1), None, "mols.csv", {})  # 20 rows, 4 evaluated
     body = section_html(build_report(model, big, tmp_path / "r.html", eval_points=4))
     assert "novelty (not among 20 rows of mols.csv)" in body
+
+
+def test_token_accuracy_by_hand():
+    from latentkit.viz.context import token_accuracy
+
+    ids = torch.tensor([[5.0, 6.0, 2.0, 0.0], [7.0, 2.0, 0.0, 0.0]])  # tokens, end id, padding
+    decoded = torch.tensor([[5.0, 6.0, 2.0, 0.0], [8.0, 2.0, 0.0, 0.0]])
+    assert token_accuracy(ids, decoded) == {
+        "reconstructed tokens right (greedy)": 4 / 5,
+        "sequences reconstructed exactly (greedy)": 0.5,
+    }
+    decoded[0, 3] = 9.0  # after the end id: padding is not counted
+    assert token_accuracy(ids, decoded)["sequences reconstructed exactly (greedy)"] == 0.5
+
+
+def test_metrics_of_a_sequence_model_count_tokens_not_squared_ids(smiles_model, tmp_path):
+    model, data = smiles_model
+    out = build_report(model, data, tmp_path / "r.html", sections=["metrics"])
+    text = out.read_text()
+    assert "reconstruction MSE" not in text
+    # the trained model reconstructs its four molecules
+    assert '<td>sequences reconstructed exactly (greedy)</td><td class="num">1</td>' in text
