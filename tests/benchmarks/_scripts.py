@@ -23,9 +23,9 @@ def check_quick_mode(
     *,
     args: Sequence[str] = (),
     timeout: float = 180,
-) -> None:
-    """Run ``benchmarks/<script> --quick`` (results and figures pointed under ``tmp_path``) and
-    assert that it succeeds, prints a Markdown table and writes neither."""
+) -> str:
+    """Run ``benchmarks/<script> --quick`` (results and figures pointed under ``tmp_path``),
+    assert that it succeeds, prints a Markdown table and writes neither; return its output."""
     results, figures = tmp_path / "RESULTS.md", tmp_path / "figures"
     command = [sys.executable, str(BENCHMARKS / script), "--quick", *args,
                "--results", str(results), "--figures", str(figures)]  # fmt: skip
@@ -34,6 +34,7 @@ def check_quick_mode(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "|---" in done.stdout  # a Markdown table was printed
     assert not results.exists() and not figures.exists()
+    return done.stdout
 
 
 def benchmark_module(name: str) -> ModuleType:

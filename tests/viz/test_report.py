@@ -18,6 +18,7 @@ from tests.viz.helpers import decode_png, gray_std, small_vae
 PNG_PREFIX = "data:image/png;base64,"
 TABLE_SECTIONS = ("feature-errors", "columns", "row-scores")
 FACTOR_SECTIONS = ("factors",)  # data with factor labels (dsprites) only: tests/viz/test_factors.py
+SEQUENCE_SECTIONS = ("sequences",)  # sequence models only: tests/viz/test_sequence_report.py
 
 
 class Page(HTMLParser):
@@ -91,7 +92,9 @@ def test_vae_run_report_has_every_section(run_folder, digits, tmp_path):
     page = Page(text)
     # the attribute vector needs binary labels: silent on the ten digits
     image_sections = [
-        s for s in SECTIONS if s not in (*TABLE_SECTIONS, *FACTOR_SECTIONS, "attribute")
+        s
+        for s in SECTIONS
+        if s not in (*TABLE_SECTIONS, *FACTOR_SECTIONS, *SEQUENCE_SECTIONS, "attribute")
     ]
     assert list(page.sections) == [*image_sections, "demo-notes"]
     assert "Not shown" not in text  # table sections are silent on images

@@ -1,7 +1,8 @@
 """Tasks on a trained sequence VAE: strings in and out, interpolation, latent optimisation.
 
 - :func:`encode_strings`, :func:`decode_strings`, :func:`sample_strings`: strings (SMILES,
-  SELFIES, ...) to codes and back through the model's own tokenizer.
+  SELFIES, ...) to codes and back through the model's own tokenizer; :func:`strings_of` turns
+  ids the model made into strings.
 - :func:`interpolate_molecules`: decode the straight line between two molecules' codes and keep
   the valid, distinct steps (Gómez-Bombarelli et al. 2018, fig. 3).
 - :func:`fit_property_predictor` and :func:`optimise_property`: a small MLP predicts a property
@@ -35,6 +36,7 @@ __all__ = [
     "interpolate_molecules",
     "optimise_property",
     "sample_strings",
+    "strings_of",
 ]
 
 
@@ -66,16 +68,23 @@ def encode_strings(
     return batched(lambda xb, _: model.encode(xb), ids.float(), model=model, batch_size=batch_size)
 
 
+def strings_of(model: AbstractModel, ids: Tensor, *, molecules: bool = False) -> list[str]:
+    """Strings of token ids ``(N, L)`` made by ``model`` (``decode``, ``sample``); with
+    ``molecules=True`` SMILES (a SELFIES model's strings decoded)."""
+    _check(model)
+    tokenizer = model.tokenizer  # type: ignore[attr-defined]
+    strings = tokenizer.decode(ids.cpu())
+    return to_smiles(strings, tokenizer.kind) if molecules else strings
+
+
 def decode_strings(
     model: AbstractModel, z: Tensor, *, molecules: bool = False, batch_size: int = 512
 ) -> list[str]:
     """Strings decoded from codes ``(N, latent_dim)`` (the model's ``decoding``),
     ``batch_size`` at a time; with ``molecules=True`` SMILES (SELFIES decoded)."""
     _check(model)
-    tokenizer = model.tokenizer  # type: ignore[attr-defined]
     ids = batched(lambda zb, _: model.decode(zb), z, model=model, batch_size=batch_size)
-    strings = tokenizer.decode(ids)
-    return to_smiles(strings, tokenizer.kind) if molecules else strings
+    return strings_of(model, ids, molecules=molecules)
 
 
 def sample_strings(

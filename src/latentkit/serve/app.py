@@ -3,20 +3,24 @@
 ``create_app(model, data)`` builds a FastAPI app around an :class:`~latentkit.serve.explorer.
 Explorer`; ``latentkit serve RUN`` runs it with uvicorn on 127.0.0.1. Routes:
 
-=========================  =============================================================
-``GET /``                  the page (``static/index.html``: plain HTML, CSS and JS)
-``GET /api/info``          latent_dim, input_shape, model_type, projection, slider ranges
-``POST /api/decode``       ``{"z": [[...]], "label"?}`` -> ``{"images": [PNG data URLs]}``
-``POST /api/sample``       ``{"n", "temperature", "seed"?, "label"?}`` -> images and seed
-``POST /api/interpolate``  ``{"z_a", "z_b"}`` or ``{"index_a", "index_b"}``, ``"steps"``,
-                           ``"method"`` -> images and codes
-``GET /api/map``           projected data codes, their labels and dataset indices
-``POST /api/map/decode``   ``{"point": [x, y]}`` -> code and image
-``POST /api/attribute``    ``{"z", "attribute", "strengths"}`` -> images and codes of
-                           ``z + s * vector`` (vectors listed by ``/api/info``)
-``POST /api/encode``       multipart upload (``file``, optional ``invert``, ``label``) ->
-                           code, converted input, reconstruction, map point
-=========================  =============================================================
+=============================  =============================================================
+``GET /``                      the page (``static/index.html``: plain HTML, CSS and JS)
+``GET /api/info``              latent_dim, input_shape, model_type, projection, slider ranges
+``POST /api/decode``           ``{"z": [[...]], "label"?}`` -> ``{"images": [PNG data URLs]}``
+                               (a sequence model: ``"strings"`` too, and molecule drawings or
+                               None as images; :mod:`latentkit.serve.sequences`)
+``POST /api/sample``           ``{"n", "temperature", "seed"?, "label"?}`` -> images and seed
+``POST /api/interpolate``      ``{"z_a", "z_b"}`` or ``{"index_a", "index_b"}``, ``"steps"``,
+                               ``"method"`` -> images and codes
+``GET /api/map``               projected data codes, their labels and dataset indices
+``POST /api/map/decode``       ``{"point": [x, y]}`` -> code and image
+``POST /api/attribute``        ``{"z", "attribute", "strengths"}`` -> images and codes of
+                               ``z + s * vector`` (vectors listed by ``/api/info``)
+``POST /api/encode``           multipart upload (``file``, optional ``invert``, ``label``) ->
+                               code, converted input, reconstruction, map point
+``POST /api/encode_string``    ``{"string"}`` (sequence models) -> code, the input and its
+                               reconstruction (strings and drawings), map point
+=============================  =============================================================
 
 Every error has one body, ``{"error": "one-line message"}``
 (:func:`~latentkit.serve.middleware.error_response`), and a 4xx status for anything a request
@@ -54,6 +58,7 @@ from latentkit.serve.validation import (
     MAX_CONCURRENT_DECODES,
     AttributeRequest,
     DecodeRequest,
+    EncodeStringRequest,
     InterpolateRequest,
     MapDecodeRequest,
     RequestError,
@@ -167,7 +172,7 @@ def create_app(
     @app.post("/api/decode")
     def decode(body: DecodeRequest) -> dict[str, Any]:
         check_codes(body.z, explorer.latent_dim)
-        return {"images": explorer.decode(body.z, body.label)}
+        return explorer.decode(body.z, body.label)
 
     @app.post("/api/sample")
     def sample(body: SampleRequest) -> dict[str, Any]:
@@ -194,6 +199,10 @@ def create_app(
     def attribute(body: AttributeRequest) -> dict[str, Any]:
         check_codes([body.z], explorer.latent_dim)
         return explorer.attribute(body.z, body.attribute, body.strengths, body.label)
+
+    @app.post("/api/encode_string")
+    def encode_string(body: EncodeStringRequest) -> dict[str, Any]:
+        return explorer.encode_string(body.string)
 
     def encode_upload(body: bytes, content_type: str) -> dict[str, Any]:
         """Parse, decode and encode one upload (blocking: runs in a worker thread)."""

@@ -29,6 +29,10 @@ projection of the codes once, and derives slider ranges from them. Choices writt
   neutral), for more one per class present (at most :data:`~latentkit.serve.validation.
   MAX_ATTRIBUTES` classes). Named with the data's ``class_names``; the page moves the current
   code along the chosen vector with a strength slider.
+- Sequence models (token ids, :mod:`latentkit.serve.sequences`): every decoded output is sent
+  as ``"strings"`` with ``"images"`` holding RDKit drawings of the valid molecules (None for
+  other strings, other tokens or without RDKit) instead of pixels; a typed string is encoded by
+  :meth:`Explorer.encode_string`, and image uploads are refused.
 - Label-conditioned models decode with the request's ``label`` (0 when not given); the data
   codes use the data's own labels.
 - Uploads are composited on white (transparency), converted to the model's channel count,
@@ -61,6 +65,7 @@ import torch
 from torch import Tensor
 
 from latentkit.apps.latent import code_difference, edit_codes, lerp, slerp
+from latentkit.serve.sequences import sequence_info, sequence_outputs, string_to_ids
 from latentkit.serve.validation import MAX_ATTRIBUTES, RequestError
 
 if TYPE_CHECKING:
@@ -277,6 +282,13 @@ class Explorer:
             x = self.model.decode(z.to(device, torch.float32), yd).float().cpu()
         return self._finite(x, "values when decoding")
 
+    def _outputs(self, x: Tensor) -> dict[str, list]:
+        """What the page shows of decoded data ``(N, *input_shape)``: ``{"images": [...]}``
+        (PNG data URLs), and for a sequence model the decoded ``"strings"`` too."""
+        if self.model.capabilities.sequence:
+            return sequence_outputs(self.model, x)
+        return {"images": to_data_urls(x)}
+
     # -- endpoints ------------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         dims = min(16, self.latent_dim)
@@ -286,6 +298,7 @@ class Explorer:
             "input_shape": list(self.model.input_shape),
             "num_classes": self.num_classes,
             "can_sample": self.model.capabilities.generative,
+            "sequence": sequence_info(self.model),
             "projection": None if self.projection is None else self.projection.name,
             "map_available": self.projection is not None,
             "message": self.note,
@@ -302,9 +315,9 @@ class Explorer:
             },
         }
 
-    def decode(self, codes: list[list[float]], label: int | None) -> list[str]:
+    def decode(self, codes: list[list[float]], label: int | None) -> dict[str, list]:
         z = torch.tensor(codes, dtype=torch.float32)  # (N, D)
-        return to_data_urls(self._decode(z, self._labels(label, len(z))))
+        return self._outputs(self._decode(z, self._labels(label, len(z))))
 
     def sample(self, n: int, temperature: float, seed: int | None, label: int | None) -> dict:
         if not self.model.capabilities.generative:
@@ -320,7 +333,7 @@ class Explorer:
             yd = None if y is None else y.to(self.model.device)
             x = self.model.sample(n, temperature=temperature, generator=generator, y=yd)
         x = self._finite(x.float().cpu(), "values when sampling")
-        return {"images": to_data_urls(x), "seed": seed}
+        return {**self._outputs(x), "seed": seed}
 
     def data_codes(self, index_a: int, index_b: int) -> tuple[list[float], list[float]]:
         """The codes of two dataset rows (for interpolation by index)."""
@@ -343,8 +356,8 @@ class Explorer:
         b = torch.tensor([z_b], dtype=torch.float32)
         t = torch.linspace(0, 1, steps)
         path = (slerp if method == "spherical" else lerp)(a, b, t)[:, 0]  # (T, D)
-        images = to_data_urls(self._decode(path, self._labels(label, steps)))
-        return {"images": images, "codes": [_round(c) for c in path.numpy()]}
+        outputs = self._outputs(self._decode(path, self._labels(label, steps)))
+        return {**outputs, "codes": [_round(c) for c in path.numpy()]}
 
     def attribute(
         self, z: list[float], attribute: int, strengths: list[float], label: int | None
@@ -366,8 +379,8 @@ class Explorer:
         vector = self.attributes[attribute][1]
         code = torch.tensor([z], dtype=torch.float32)  # (1, D)
         moved = edit_codes(code, vector, strengths)[:, 0]  # (S, D)
-        images = to_data_urls(self._decode(moved, self._labels(label, len(moved))))
-        return {"images": images, "codes": [_round(c) for c in moved.numpy()]}
+        outputs = self._outputs(self._decode(moved, self._labels(label, len(moved))))
+        return {**outputs, "codes": [_round(c) for c in moved.numpy()]}
 
     def map(self) -> dict:
         if self.projection is None:
@@ -385,21 +398,35 @@ class Explorer:
             raise RequestError(400, f"there is no map: {self.note}")
         z = self.projection.inverse(np.asarray([point], dtype=np.float64))  # (1, D)
         code = torch.from_numpy(z).float()
-        return {"code": _round(z[0]), "images": self.decode(code.tolist(), label)}
+        return {"code": _round(z[0]), **self.decode(code.tolist(), label)}
+
+    def encode_string(self, text: str) -> dict:
+        """Code, map point and greedy reconstruction of one string (a sequence model)."""
+        x = string_to_ids(self.model, text)  # (1, L); refused (422) when it cannot be encoded
+        z = self._encode(x, None)  # (1, D)
+        return {
+            "code": _round(z[0].numpy()),
+            "input": sequence_outputs(self.model, x),
+            "reconstruction": self._outputs(self._decode(z, None)),
+            "point": self._point(z),
+        }
+
+    def _point(self, z: Tensor) -> list[float] | None:
+        """The map position of one code ``(1, D)`` (None without a map)."""
+        if self.projection is None:
+            return None
+        return _round(self.projection.project(z.numpy().astype(np.float64))[0])
 
     def encode_image(self, image: Image.Image, invert: bool, label: int | None) -> dict:
         x = image_to_tensor(image, tuple(self.model.input_shape), invert=invert)  # (1, C, H, W)
         y = self._labels(label, 1, required=self.model.needs_labels)
         z = self._encode(x, y)  # (1, D)
         reconstruction = self._decode(z, self._labels(label, 1))
-        point = None
-        if self.projection is not None:
-            point = _round(self.projection.project(z.numpy().astype(np.float64))[0])
         return {
             "code": _round(z[0].numpy()),
             "input": to_data_urls(x)[0],
             "reconstruction": to_data_urls(reconstruction)[0],
-            "point": point,
+            "point": self._point(z),
         }
 
 

@@ -40,10 +40,12 @@ __all__ = [
     "MAX_SAMPLES",
     "MAX_STEPS",
     "MAX_STRENGTH",
+    "MAX_STRING_CHARS",
     "MAX_TEMPERATURE",
     "MAX_UPLOAD_BYTES",
     "AttributeRequest",
     "DecodeRequest",
+    "EncodeStringRequest",
     "InterpolateRequest",
     "MapDecodeRequest",
     "RequestError",
@@ -60,6 +62,7 @@ MAX_SAMPLES = 64  # samples per request
 MAX_TEMPERATURE = 5.0  # prior temperature cap
 MAX_STRENGTH = 10.0  # |strength| cap of an attribute edit (multiples of the attribute vector)
 MAX_ATTRIBUTES = 32  # attribute vectors offered (one per class, for at most this many classes)
+MAX_STRING_CHARS = 4096  # characters of a string typed for a sequence model
 MAX_LATENT_VALUES = 4096  # length cap of one code, before the latent_dim check
 MAX_ABS_VALUE = 1e6  # codes further out than this are not meaningful for any model here
 MAX_JSON_BYTES = 1 << 20  # 1 MiB per JSON body
@@ -151,6 +154,13 @@ class AttributeRequest(_Request):
         Field(min_length=1, max_length=MAX_STEPS),
     ]
     label: Label | None = None
+
+
+class EncodeStringRequest(_Request):
+    """``{"string": "CCO"}``: one string for a sequence model (a SMILES for molecules), at most
+    :data:`MAX_STRING_CHARS` characters; its tokens are checked by the model's tokenizer."""
+
+    string: Annotated[str, Field(strict=True, min_length=1, max_length=MAX_STRING_CHARS)]
 
 
 class MapDecodeRequest(_Request):

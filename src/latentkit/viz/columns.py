@@ -51,7 +51,7 @@ def columns_section(ctx: ReportContext) -> ReportSection | str | None:
     from latentkit.apps.synthesize import synthesize
     from latentkit.data.schema import TableSchema
 
-    if ctx.data.is_image:
+    if ctx.data.is_image or ctx.sequence:
         return Inapplicable("tables")
     if not ctx.model.capabilities.tabular or "schema" not in ctx.data.meta:
         return None  # a table of numbers: nothing to say

@@ -7,9 +7,11 @@ computed once for every section.
 - :class:`Inapplicable` is the reason a builder gives when its section is for another kind of
   data (images or tables): the report states those once, not one note per section.
 - :func:`evaluate` gives the evaluation table from :func:`latentkit.evaluation.evaluate` (the
-  one evaluation path): reconstruction error and PSNR, the model's own reconstruction term,
-  the negative ELBO and an IWAE estimate of the NLL (Burda et al. 2015) with a small k, and
-  the active units (Burda et al. 2015, section 5.2: posterior-mean variance above 0.01).
+  one evaluation path): reconstruction error and PSNR (for token sequences the share of tokens
+  and of whole sequences that greedy reconstruction gets right, :func:`token_accuracy`), the
+  model's own reconstruction term, the negative ELBO and an IWAE estimate of the NLL (Burda et
+  al. 2015) with a small k, and the active units (Burda et al. 2015, section 5.2:
+  posterior-mean variance above 0.01).
 - :func:`latent_traversals` decodes one code with one dimension varied at a time.
 """
 
@@ -36,6 +38,7 @@ __all__ = [
     "active_mask",
     "evaluate",
     "latent_traversals",
+    "token_accuracy",
 ]
 
 
@@ -108,11 +111,18 @@ class ReportContext:
     restorations: Sequence[Restoration]
     row_ids: Tensor | None = None  # (N,) row of each data point in the caller's data
     to_original: Callable[[Tensor], Tensor] | None = None  # rows back to the file's units
+    source: Dataset | None = None  # the caller's whole data (``data`` may be a subset of it)
 
     @property
     def generative(self) -> bool:
         """True for models with a prior to sample from (the VAE family)."""
         return self.model.capabilities.generative
+
+    @property
+    def sequence(self) -> bool:
+        """True for models of token sequences (data are ids ``(N, L)``; see
+        :mod:`latentkit.viz.sequences`)."""
+        return self.model.capabilities.sequence
 
     @property
     def labels(self) -> Tensor | None:
@@ -245,6 +255,20 @@ def active_mask(ctx: ReportContext) -> Tensor:
     return ctx.codes.var(dim=0) > 0.01
 
 
+def token_accuracy(ids: Tensor, decoded: Tensor) -> dict[str, float]:
+    """Greedy reconstructions of token ids ``(N, L)`` against the ids: the share of tokens
+    right (each sequence's tokens and its end id; padding left out) and of sequences right
+    in all of them."""
+    from latentkit.data.sequences import PAD
+
+    mask = ids != PAD  # (N, L): tokens and the end id
+    right = (decoded == ids) | ~mask
+    return {
+        "reconstructed tokens right (greedy)": int((right & mask).sum()) / int(mask.sum()),
+        "sequences reconstructed exactly (greedy)": float(right.all(1).float().mean()),
+    }
+
+
 def evaluate(ctx: ReportContext) -> dict[str, Any]:
     """Evaluation numbers on the report's data (means per sample; nats where stated)."""
     x, images = ctx.data.x, ctx.data.is_image
@@ -255,7 +279,10 @@ def evaluate(ctx: ReportContext) -> dict[str, Any]:
     terms, summary = result.per_sample, result.summary
     ctx.__dict__.setdefault("codes", result.codes.float())  # the codes encoded once, not twice
     out: dict[str, Any] = {"data points": len(x)}
-    out["reconstruction MSE (per feature)"] = summary["squared_error"] / x[0].numel()
+    if ctx.sequence:  # squared differences of token ids mean nothing: tokens right instead
+        out.update(token_accuracy(x, ctx.reconstructions))
+    else:
+        out["reconstruction MSE (per feature)"] = summary["squared_error"] / x[0].numel()
     if images:
         out["reconstruction PSNR (dB)"] = summary["psnr"]
     out["reconstruction term of the loss"] = summary["reconstruction"]

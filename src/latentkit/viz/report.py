@@ -193,7 +193,7 @@ def build_report(
     started = time.perf_counter()
     model, document, folder = _load_run(run, device)
     _check_data(model, data)
-    row_ids = None
+    row_ids, source = None, data
     if len(data) > eval_points:  # rows in ascending order, keeping their numbers
         generator = torch.Generator().manual_seed(seed)
         row_ids = torch.randperm(len(data), generator=generator)[:eval_points].sort().values
@@ -204,7 +204,7 @@ def build_report(
         model=model, document=document, rows=_metric_rows(metrics, folder), data=data,
         seed=seed, max_points=eval_points, iwae_k=iwae_k, iwae_points=max(1, iwae_points),
         anomaly=anomaly, restorations=list(restorations), row_ids=row_ids,
-        to_original=to_original,
+        to_original=to_original, source=source,
     )  # fmt: skip
     covered = {
         _COVERED_BY[figure.get_label()]
@@ -214,7 +214,7 @@ def build_report(
     }
     built: list[ReportSection] = []
     skipped: dict[str, str] = {}
-    other_kind: list[str] = []  # image sections not drawn for a table
+    other_kind: list[str] = []  # image sections not drawn for a table or sequences
     with eval_mode(model):
         for name, builder in BUILDERS.items():
             if sections is not None and name not in sections:
@@ -248,7 +248,7 @@ def build_report(
     if other_kind:
         footer += (
             f"<p>Image figures ({html.escape(', '.join(other_kind))}) are drawn for image "
-            "data; this data is a table.</p>"
+            f"data; this data is {'sequences of tokens' if ctx.sequence else 'a table'}.</p>"
         )
     if notes:
         footer += f"<p>Not shown:</p><ul>{notes}</ul>"

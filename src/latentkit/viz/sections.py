@@ -18,7 +18,9 @@ factor-by-latent information heatmap for data with factor labels; the decoded
 manifold only for 2-D latent spaces; the latent map for every model with a code of two or more
 dimensions (coloured by label, or for an unlabelled table by each row's anomaly score); for
 tables, the reconstruction error per feature and the rows' anomaly scores with the worst rows
-(:mod:`latentkit.viz.tables`); training curves when there is a ``metrics.jsonl``; anomaly and
+(:mod:`latentkit.viz.tables`); for sequence models samples, reconstructions and an
+interpolation drawn as molecules or written as text (:mod:`latentkit.viz.sequences`, in place of
+the image and table figures); training curves when there is a ``metrics.jsonl``; anomaly and
 restoration panels when the caller passes their results.
 """
 
@@ -41,6 +43,7 @@ from latentkit.viz.context import (
 )
 from latentkit.viz.factors import factors_section, traversal_labels
 from latentkit.viz.html import ReportSection, json_html, table_html
+from latentkit.viz.sequences import sequences_section
 from latentkit.viz.tables import feature_errors_section, row_scores_section
 
 __all__ = ["BUILDERS"]
@@ -261,6 +264,7 @@ BUILDERS: dict[str, Callable[[ReportContext], ReportSection | str | None]] = {
     "metrics": metrics_section,
     "training-curves": training_curves_section,
     "reconstructions": reconstructions_section,
+    "sequences": sequences_section,
     "feature-errors": feature_errors_section,
     "columns": columns_section,
     "samples": samples_section,

@@ -151,7 +151,7 @@ def worst_rows_html(
 
 
 def feature_errors_section(ctx: ReportContext) -> ReportSection | str:
-    if ctx.data.is_image:
+    if ctx.data.is_image or ctx.sequence:
         return Inapplicable("tables")
     per_feature = ctx.feature_errors.mean(0)  # (D,)
     fig = plot_feature_errors(per_feature, ctx.feature_names)
@@ -178,7 +178,7 @@ def feature_errors_section(ctx: ReportContext) -> ReportSection | str:
 
 
 def row_scores_section(ctx: ReportContext) -> ReportSection | str:
-    if ctx.data.is_image:
+    if ctx.data.is_image or ctx.sequence:
         return Inapplicable("tables")
     scores = ctx.row_scores  # (N,)
     if not bool(torch.isfinite(scores).all()):
