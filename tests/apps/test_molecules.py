@@ -140,6 +140,25 @@ def test_property_predictor_fits_a_function_of_the_codes():
     assert 1 - residual.square().mean() / y[500:].var() > 0.9
 
 
+def test_property_predictor_stops_early_on_its_holdout():
+    """Few noisy rows in many dimensions: a fixed-length fit overfits; the early-stopped fit
+    predicts new rows better and keeps exactly the weights of its best holdout epoch."""
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(1200, 40, generator=g) * 5 + 2  # codes far from standardised
+    y = z[:, 0] + 2 * torch.randn(1200, generator=g)
+    fixed = fit_property_predictor(z[:200], y[:200], holdout=0, epochs=500, weight_decay=0,
+                                   generator=torch.Generator().manual_seed(0))  # fmt: skip
+    early = fit_property_predictor(z[:200], y[:200], epochs=500,
+                                   generator=torch.Generator().manual_seed(0))  # fmt: skip
+    with torch.no_grad():
+        mse = {name: (f(z[200:]) - y[200:]).square().mean().item()
+               for name, f in (("fixed", fixed), ("early", early))}  # fmt: skip
+    assert mse["early"] < 0.9 * mse["fixed"]  # 6.7 against 8.4 when written
+    assert mse["early"] < y[200:].var().item()  # better than predicting the mean
+    with pytest.raises(ValueError, match="holdout"):
+        fit_property_predictor(z, y, holdout=1.0)
+
+
 def test_latent_ascent_scores_decoded_molecules_with_the_true_property(tiny_vae):
     class Toward(torch.nn.Module):  # predicts higher values nearer the code of the amide
         def __init__(self, target):
