@@ -60,8 +60,14 @@ from latentkit.apps.sequences import (
 )
 from latentkit.data.sequences import Tokenizer, read_strings, to_selfies
 from latentkit.models.registry import create_model
+from latentkit.models.sequence import SequenceVAEConfig
 
-BETA, FREE_BITS = 1.0, 0.1  # the KL weight and free bits (nats per dimension) of the runs
+# the model's defaults: KL weight, free bits (nats per dimension), KL annealing steps
+BETA, FREE_BITS, WARMUP = (
+    SequenceVAEConfig.beta,
+    SequenceVAEConfig.free_bits,
+    SequenceVAEConfig.warmup_steps,
+)
 SECTION = "Molecule generation (MOSES, sequence VAE: SMILES vs SELFIES)"
 MOSES = {  # Polykovskiy et al. 2020, Table 2 (trained on all 1.58M MOSES molecules)
     "MOSES VAE": (0.977, 1.0, 0.998, 0.695, 0.856),
@@ -152,7 +158,7 @@ def run_kind(kind: str, smiles: list[str], test: list[str], known: set[str], arg
         embed_dim=size[2],
         encoder_hidden=size[1],
         decoder_hidden=size[0],
-        warmup_steps=1000,
+        warmup_steps=WARMUP,
         beta=args.beta,
         free_bits=args.free_bits,
     )
@@ -494,7 +500,7 @@ posterior mean varies (variance > 0.01) over them. Training: {args.minutes:g} {c
 per model on the 250,000 MOSES training molecules (time-budgeted loop; the machine was shared
 by other jobs, so the steps made are the honest measure), torch threads {args.threads}, seed
 {args.seed}; model: bidirectional GRU encoder 2x128, GRU decoder 256, embeddings 32, code 56,
-KL weight annealed from 0 to {args.beta:g} over 1,000 steps, free bits {args.free_bits:g} nat per
+KL weight annealed from 0 to {args.beta:g} over {WARMUP:,} steps, free bits {args.free_bits:g} nat per
 dimension, batches of 128,
 Adam 1e-3. MOSES anchors (Polykovskiy et al. 2020, Table 2) were trained to convergence on all
 1.58M molecules, far beyond this budget. Property optimisation: the QED predictor (MLP 56-64-64-1 on

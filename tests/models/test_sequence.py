@@ -17,7 +17,8 @@ TOKENS = ["a", "b"]  # ids 3 and 4; 0 pads, 1 begins, 2 ends
 
 
 def tiny(**fields):
-    base = {"tokens": TOKENS, "latent_dim": 2, "embed_dim": 3, "encoder_hidden": 4}
+    base = {"tokens": TOKENS, "latent_dim": 2, "embed_dim": 3, "encoder_hidden": 4,
+            "warmup_steps": 0, "free_bits": 0.0}  # the plain ELBO  # fmt: skip
     return create_model("sequence_vae", (3,), seed=0, decoder_hidden=5, **(base | fields))
 
 
