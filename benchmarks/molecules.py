@@ -500,9 +500,8 @@ posterior mean varies (variance > 0.01) over them. Training: {args.minutes:g} {c
 per model on the 250,000 MOSES training molecules (time-budgeted loop; the machine was shared
 by other jobs, so the steps made are the honest measure), torch threads {args.threads}, seed
 {args.seed}; model: bidirectional GRU encoder 2x128, GRU decoder 256, embeddings 32, code 56,
-KL weight annealed from 0 to {args.beta:g} over {WARMUP:,} steps, free bits {args.free_bits:g} nat per
-dimension, batches of 128,
-Adam 1e-3. MOSES anchors (Polykovskiy et al. 2020, Table 2) were trained to convergence on all
+KL weight annealed from 0 to {args.beta:g} over {WARMUP:,} steps, free bits
+{args.free_bits:g} nat per dimension, batches of 128, Adam 1e-3. MOSES anchors (Polykovskiy et al. 2020, Table 2) were trained to convergence on all
 1.58M molecules, far beyond this budget. Property optimisation: the QED predictor (MLP 56-64-64-1 on
 standardised codes, weight decay 1e-3, early-stopped on a fifth of its rows) is fitted on the
 codes of 8,000 random training molecules and scored on 2,000 others; gradient ascent (Adam 0.05,
