@@ -489,27 +489,28 @@ above are judged at MOSES' temperature 1 only):
 
 {opt_table}
 
-Measured: {args.samples:,} strings sampled per model from N(0, I), tokens drawn at temperature 1;
-validity = share RDKit parses (SELFIES decoded to SMILES first); unique@k over the first k valid;
-novelty = share of distinct valid molecules not among the 250,000 training molecules (MOSES
-measures it against its full 1.58M training set); IntDiv = 1 - mean Tanimoto similarity (Morgan
-radius 2, 1024 bits) over the pairs of the first 1,000 distinct valid molecules. Test recon. =
-share of 1,000 random MOSES test molecules decoded greedily from their posterior mean to exactly
-their string; test KL = mean KL(q(z|x) || N(0, I)) over them; active units: code dimensions whose
-posterior mean varies (variance > 0.01) over them. Training: {args.minutes:g} {clock} minutes
-per model on the 250,000 MOSES training molecules (time-budgeted loop; the machine was shared
-by other jobs, so the steps made are the honest measure), torch threads {args.threads}, seed
-{args.seed}; model: bidirectional GRU encoder 2x128, GRU decoder 256, embeddings 32, code 56,
-KL weight annealed from 0 to {args.beta:g} over {WARMUP:,} steps, free bits
-{args.free_bits:g} nat per dimension, batches of 128, Adam 1e-3. MOSES anchors (Polykovskiy et al. 2020, Table 2) were trained to convergence on all
-1.58M molecules, far beyond this budget. Property optimisation: the QED predictor (MLP 56-64-64-1 on
-standardised codes, weight decay 1e-3, early-stopped on a fifth of its rows) is fitted on the
-codes of 8,000 random training molecules and scored on 2,000 others; gradient ascent (Adam 0.05,
-100 steps, a 0.01-weighted Gaussian log-prior) starts from the codes of the 20 best of the
-8,000, decoding greedily every 10 steps; QED by RDKit. FCD/Test: Fréchet ChemNet
-distance (Preuer et al. 2018; ChemNet activations from the `fcd` 1.2.2 package, whose weights
-ship in the wheel) between the canonical valid samples and {fcd_reference}, as MOSES reports it
-(its anchors, to the whole test set: VAE 0.099, CharRNN 0.073; lower is better).
+Measured: {args.samples:,} strings sampled per model from N(0, I), tokens drawn at temperature
+1; validity = share RDKit parses (SELFIES decoded to SMILES first); unique@k over the first k
+valid; novelty = share of distinct valid molecules not among the 250,000 training molecules
+(MOSES measures it against its full 1.58M training set); IntDiv = 1 - mean Tanimoto similarity
+(Morgan radius 2, 1024 bits) over the pairs of the first 1,000 distinct valid molecules. Test
+recon. = share of 1,000 random MOSES test molecules decoded greedily from their posterior mean
+to exactly their string; test KL = mean KL(q(z|x) || N(0, I)) over them; active units: code
+dimensions whose posterior mean varies (variance > 0.01) over them. Training: {args.minutes:g}
+{clock} minutes per model on the 250,000 MOSES training molecules (time-budgeted loop; the
+machine was shared by other jobs, so the steps made are the honest measure), torch threads
+{args.threads}, seed {args.seed}; model: bidirectional GRU encoder 2x128, GRU decoder 256,
+embeddings 32, code 56, KL weight annealed from 0 to {args.beta:g} over {WARMUP:,} steps, free
+bits {args.free_bits:g} nat per dimension, batches of 128, Adam 1e-3. MOSES anchors (Polykovskiy
+et al. 2020, Table 2) were trained to convergence on all 1.58M molecules, far beyond this
+budget. Property optimisation: the QED predictor (MLP 56-64-64-1 on standardised codes, weight
+decay 1e-3, early-stopped on a fifth of its rows) is fitted on the codes of 8,000 random
+training molecules and scored on 2,000 others; gradient ascent (Adam 0.05, 100 steps, a
+0.01-weighted Gaussian log-prior) starts from the codes of the 20 best of the 8,000, decoding
+greedily every 10 steps; QED by RDKit. FCD/Test: Fréchet ChemNet distance (Preuer et al. 2018;
+ChemNet activations from the `fcd` 1.2.2 package, whose weights ship in the wheel) between the
+canonical valid samples and {fcd_reference}, as MOSES reports it (its anchors, to the whole test
+set: VAE 0.099, CharRNN 0.073; lower is better).
 Whole script wall time: {minutes:.1f} min."""
     update_results(
         SECTION,
