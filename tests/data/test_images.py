@@ -34,6 +34,19 @@ def test_flat_folder_rgb_and_gray(tmp_path: Path) -> None:
     assert gray.meta["files"] == ["a.png", "b.png"]
 
 
+def test_one_image_file_is_a_dataset_of_one_image(tmp_path: Path) -> None:
+    pixels = np.arange(6 * 5 * 3, dtype=np.uint8).reshape(6, 5, 3)
+    save(tmp_path / "photo.png", pixels)
+    save(tmp_path / "other.png", np.zeros((6, 5, 3), np.uint8))  # a neighbour, not read
+    one = load(str(tmp_path / "photo.png"))
+    assert one.x.shape == (1, 3, 6, 5) and one.y is None
+    assert torch.equal(one.x[0], torch.from_numpy(pixels).permute(2, 0, 1) / 255.0)
+    assert one.meta["files"] == ["photo.png"]
+    assert load(tmp_path / "photo.png", patch_size=3).x.shape == (2, 3, 3, 3)  # grid patches
+    with pytest.raises(DataError, match="no 'test' split; pass split='all'"):
+        load(tmp_path / "photo.png", "test")
+
+
 def test_class_subfolders_give_labels(tmp_path: Path) -> None:
     for cls, n in (("cat", 2), ("dog", 3)):
         for i in range(n):

@@ -142,12 +142,12 @@ def load_image_folder(
     n_patches: int | None = None,
     seed: int = 0,
 ) -> Dataset:
-    """Read every image of a folder into one Dataset.
+    """Read every image of a folder (or one image file) into one Dataset.
 
     Parameters
     ----------
     path : str or Path
-        The folder.
+        The folder, or one image file (a dataset of one image, or of its patches).
     split : str
         A subfolder of that name is read when present; otherwise ``"train"`` or ``"all"``
         read the whole folder.
@@ -180,14 +180,25 @@ def load_image_folder(
     folder = Path(path).expanduser()
     if mode not in _PIL_MODE:
         raise DataError(f"mode must be one of {', '.join(_PIL_MODE)}, got {mode!r}.")
-    if (folder / split).is_dir():
-        folder = folder / split
-    elif split not in ("train", "all"):
-        raise DataError(
-            f"{folder}: no subfolder {split!r}; pass split='all' (or 'train') to read the "
-            "whole folder."
-        )
-    files, labels, class_names = _list_files(folder)
+    if folder.is_file():  # one image file: a dataset of one image (or of its patches)
+        if folder.suffix.lower() not in IMAGE_SUFFIXES:
+            kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+            raise DataError(f"{folder}: not an image file; expected one of {kinds}.")
+        if split not in ("train", "all"):
+            raise DataError(
+                f"{folder}: one image file has no {split!r} split; pass split='all' (or 'train')."
+            )
+        files, labels, class_names = [folder], None, None
+        folder = folder.parent
+    else:
+        if (folder / split).is_dir():
+            folder = folder / split
+        elif split not in ("train", "all"):
+            raise DataError(
+                f"{folder}: no subfolder {split!r}; pass split='all' (or 'train') to read the "
+                "whole folder."
+            )
+        files, labels, class_names = _list_files(folder)
     channels = len(_PIL_MODE[mode])  # "L" -> 1, "RGB" -> 3
     shapes = [_image_size(f) for f in files]  # (H, W) of each, from the headers
     if patch_size is not None:

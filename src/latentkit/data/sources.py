@@ -5,9 +5,9 @@ see :mod:`latentkit.data.mnist`) and ``digits``, the 8x8 handwritten digits bund
 scikit-learn (Alpaydin and Kaynak, UCI, 1998): the offline default; ``faces`` and
 ``faces-color``, 64x64 faces with a smiling label read from local zips
 (:mod:`latentkit.data.faces`); ``dsprites``, drawn procedurally with its factor labels
-(:mod:`latentkit.data.dsprites`). Any other name is read as a path: a folder of images
-(:mod:`latentkit.data.images`) or a table file (:mod:`latentkit.data.tables`), dispatched on
-its suffix through ``FILE_LOADERS``.
+(:mod:`latentkit.data.dsprites`). Any other name is read as a path: an image file, a folder
+of images (:mod:`latentkit.data.images`) or a table file (:mod:`latentkit.data.tables`),
+dispatched on its suffix through ``FILE_LOADERS``.
 
 ``digits`` has no official split: for each label, ``round(0.2 * count)`` images drawn with
 ``numpy.random.default_rng(seed)`` (``seed=0`` by default) form the test part and the rest the
@@ -167,7 +167,7 @@ def evaluation_split(name: str) -> str:
 
 def _kinds() -> str:
     return (
-        f"the named datasets {', '.join(available())}, a folder of images "
+        f"the named datasets {', '.join(available())}, an image file or a folder of images "
         f"({', '.join(sorted(IMAGE_SUFFIXES))}), or a table file "
         f"({', '.join(sorted(FILE_LOADERS))})"
     )
@@ -195,8 +195,8 @@ def load(
     Parameters
     ----------
     name : str or Path
-        ``"mnist"``, ``"fashion-mnist"``, ``"digits"``, a folder of images, or a ``.csv``,
-        ``.parquet``, ``.npy`` or ``.npz`` file.
+        ``"mnist"``, ``"fashion-mnist"``, ``"digits"``, an image file, a folder of images, or
+        a ``.csv``, ``.parquet``, ``.npy`` or ``.npz`` file.
     split : str
         ``"train"`` or ``"test"`` for named datasets; for a folder, a subfolder of that name
         if present; table files accept ``"train"`` or ``"all"`` (every row).
@@ -223,7 +223,7 @@ def load(
     if source is not None:
         return _call(key, source.load, split, root, **options)
     path = Path(key).expanduser()
-    if path.is_dir():
+    if path.is_dir() or (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES):
         return _call(key, load_image_folder, path, split, **options)
     suffix = path.suffix.lower()
     if path.is_file() and suffix in FILE_LOADERS:
