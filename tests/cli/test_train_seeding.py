@@ -54,3 +54,27 @@ DEFAULTS = [("vae", "likelihood", "gaussian"), ("ae", "reconstruction", "mse")]
 def test_tables_get_the_table_defaults(table, tmp_path, model, field, value):
     _train(table, tmp_path / "run", "--model", model)
     assert getattr(latentkit.load(tmp_path / "run").config, field) == value
+
+
+def test_max_samples_trains_on_a_seeded_subset(tmp_path):
+    """--max-samples N keeps N random rows (the same for the same --seed), e.g. for dsprites."""
+    rows = np.arange(40 * 4, dtype=np.float32).reshape(40, 4)
+    path = tmp_path / "rows.npy"
+    np.save(path, rows)
+    argv = ["train", "--data", str(path), "--latent-dim", "2", "--epochs", "1",
+            "--val-fraction", "0.25", "--device", "cpu", "--max-samples", "12"]  # fmt: skip
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said), contextlib.redirect_stderr(io.StringIO()):
+        assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert "--max-samples: 12 random samples" in said.getvalue()
+    assert "9 samples, 3 for validation" in said.getvalue()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        assert main([*argv, "--print-config"]) == 0
+    assert '"max_samples": 12' in printed.getvalue()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main([*argv, "--max-samples", "100", "--out", str(tmp_path / "b")]) == 0  # all 40
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        assert main([*argv, "--max-samples", "0", "--out", str(tmp_path / "c")]) != 0
+    assert "--max-samples" in err.getvalue() and not (tmp_path / "c").exists()

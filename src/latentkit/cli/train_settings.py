@@ -18,7 +18,7 @@ from latentkit.data.corruptions import CORRUPTIONS  # names only: imports no tor
 
 __all__ = ["effective", "load_data", "printable", "settings"]
 
-_FILE_KEYS = {"data", "model", "val_fraction", "columns", "model_config", "train"}
+_FILE_KEYS = {"data", "model", "val_fraction", "max_samples", "columns", "model_config", "train"}
 _COLUMN_KEYS = ("label", "features", "drop", "impute", "categorical", "numeric")
 #: flag destination -> key of the "train" section
 _TRAIN_FLAGS = {
@@ -80,6 +80,9 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "val_fraction": document.get("val_fraction", 0.1)
         if args.val_fraction is None
         else args.val_fraction,
+        "max_samples": document.get("max_samples")
+        if args.max_samples is None
+        else args.max_samples,
         "columns": columns,
         "model_config": model_config,
         "train": train,
@@ -91,6 +94,7 @@ _FILE_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "data": ((str,), "a dataset name or a path"),
     "model": ((str,), "a model type such as 'vae'"),
     "val_fraction": ((int, float), "a number in [0, 1)"),
+    "max_samples": ((int,), "a whole number of samples >= 1 (or null: all)"),
     "columns": ((dict,), "an object with 'label', 'features', 'drop' and 'impute'"),
     "model_config": ((dict,), "an object of model settings"),
     "train": ((dict,), "an object of training settings"),
@@ -102,6 +106,8 @@ def _check_file_types(path: str, settings: dict[str, Any]) -> None:
     from latentkit.errors import ConfigError
 
     for key, value in settings.items():
+        if value is None and key == "max_samples":  # null: every sample
+            continue
         types, expected = _FILE_TYPES[key]
         if value is None or isinstance(value, bool) or not isinstance(value, types):
             raise ConfigError(
@@ -335,6 +341,7 @@ def printable(settings: dict[str, Any], model: Any, train: Any) -> dict[str, Any
         "data": settings["data"],
         "model": ALIASES.get(settings["model"], settings["model"]),
         "val_fraction": settings["val_fraction"],
+        "max_samples": settings["max_samples"],
         "columns": settings["columns"],
         "model_config": model_config,
         "train": train.to_dict(),
