@@ -256,7 +256,13 @@ def test_defaults_are_sized_by_the_table(tmp_path):
     table = write_csv(tmp_path / "t.csv", ["id", *FEATURES, "species"])
     settings = print_config("--data", table, "--label", "species", "--drop", "id")
     assert set(settings) == {
-        "data", "model", "val_fraction", "max_samples", "columns", "model_config", "train"
+        "data",
+        "model",
+        "val_fraction",
+        "max_samples",
+        "columns",
+        "model_config",
+        "train",
     }
     model, train = settings["model_config"], settings["train"]
     assert model["latent_dim"] < len(FEATURES) and model["latent_dim"] == 3
