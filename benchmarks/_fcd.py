@@ -46,7 +46,7 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     eigenvalues = linalg.eigvals(sigma1 @ sigma2.astype(np.float64))
     tr_covmean = np.sqrt(np.clip(eigenvalues.real, 0, None)).sum()
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
+    return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean))
 
 
 @functools.cache

@@ -315,7 +315,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--clock",
         choices=["wall", "cpu"],
         default="wall",
-        help="what --minutes counts: wall-clock time or the process's CPU time",
+        help="what --minutes counts: wall-clock time or the process's CPU time (summed over "
+        "its threads: with --threads 1, one core's time)",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -509,8 +510,9 @@ training molecules and scored on 2,000 others; gradient ascent (Adam 0.05, 100 s
 0.01-weighted Gaussian log-prior) starts from the codes of the 20 best of the 8,000, decoding
 greedily every 10 steps; QED by RDKit. FCD/Test: Fréchet ChemNet distance (Preuer et al. 2018;
 ChemNet activations from the `fcd` 1.2.2 package, whose weights ship in the wheel) between the
-canonical valid samples and {fcd_reference}, as MOSES reports it (its anchors, to the whole test
-set: VAE 0.099, CharRNN 0.073; lower is better).
+canonical valid samples and {fcd_reference} (MOSES measures 30,000 samples against the whole
+test set: its anchors VAE 0.099, CharRNN 0.073; FCD shrinks with more samples, so ours, from
+at most {args.samples:,}, leans high; lower is better).
 Whole script wall time: {minutes:.1f} min."""
     update_results(
         SECTION,

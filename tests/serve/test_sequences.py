@@ -167,3 +167,18 @@ def test_selfies_model_sends_smiles_drawn_when_valid():
         assert (url is None) == (canonical(text) is None)
     typed = c.post("/api/encode_string", json={"string": "CCO"}).json()  # SMILES in
     assert len(typed["code"]) == 3
+    for bad in ("-N77", "C1CC("):  # selfies raises IndexError on the first: still a 422
+        refused = c.post("/api/encode_string", json={"string": bad})
+        assert refused.status_code == 422 and "as SELFIES" in refused.json()["error"]
+
+
+def test_selfies_model_without_the_selfies_package_is_not_drawn(monkeypatch):
+    pytest.importorskip("rdkit")
+    tok = Tokenizer("selfies", ("[C]", "[O]"))
+    model = create_model(
+        "sequence_vae", (6,), seed=0, tokens=list(tok.tokens), token_kind="selfies",
+        latent_dim=2, embed_dim=4, encoder_hidden=4, decoder_hidden=8,
+    )  # fmt: skip
+    monkeypatch.setitem(sys.modules, "selfies", None)  # import selfies raises ImportError
+    info = make_client(create_app(model.eval())).get("/api/info").json()["sequence"]
+    assert info["molecules"] is True and info["drawn"] is False

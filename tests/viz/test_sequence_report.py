@@ -80,7 +80,7 @@ def test_molecules_drawn_with_their_numbers(smiles_model, tmp_path, monkeypatch)
     images = [src for src in Page(body).images]
     assert len(images) >= 2 and all(src.startswith(PNG_PREFIX) for src in images)
     assert "the first 4 valid samples" in body  # CCO, OCC, benzene, CCCl
-    assert "beside their greedy reconstructions" in body
+    assert "beside their greedy reconstructions" in body  # the model's decoding
     assert html.escape(CHEM_NOTE) not in body
 
 
@@ -154,11 +154,11 @@ def test_token_accuracy_by_hand():
     ids = torch.tensor([[5.0, 6.0, 2.0, 0.0], [7.0, 2.0, 0.0, 0.0]])  # tokens, end id, padding
     decoded = torch.tensor([[5.0, 6.0, 2.0, 0.0], [8.0, 2.0, 0.0, 0.0]])
     assert token_accuracy(ids, decoded) == {
-        "reconstructed tokens right (greedy)": 4 / 5,
-        "sequences reconstructed exactly (greedy)": 0.5,
+        "reconstructed tokens right": 4 / 5,
+        "sequences reconstructed exactly": 0.5,
     }
     decoded[0, 3] = 9.0  # after the end id: padding is not counted
-    assert token_accuracy(ids, decoded)["sequences reconstructed exactly (greedy)"] == 0.5
+    assert token_accuracy(ids, decoded)["sequences reconstructed exactly"] == 0.5
 
 
 def test_metrics_of_a_sequence_model_count_tokens_not_squared_ids(smiles_model, tmp_path):
@@ -167,4 +167,35 @@ def test_metrics_of_a_sequence_model_count_tokens_not_squared_ids(smiles_model, 
     text = out.read_text()
     assert "reconstruction MSE" not in text
     # the trained model reconstructs its four molecules
-    assert '<td>sequences reconstructed exactly (greedy)</td><td class="num">1</td>' in text
+    assert '<td>sequences reconstructed exactly</td><td class="num">1</td>' in text
+
+
+def test_latent_map_of_a_sequence_model_is_not_coloured_by_id_errors(smiles_model, monkeypatch):
+    """Squared differences of token ids are not an anomaly score: the map is plain."""
+    import latentkit.viz.sections as sections
+    from latentkit.viz.context import ReportContext
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(sections.charts, "plot_latent_scatter", spy)
+    model, data = smiles_model
+    with pytest.raises(RuntimeError, match="stop"):
+        sections.latent_scatter_section(ReportContext(
+            model=model, document={}, rows=None, data=data, seed=0, max_points=10, iwae_k=1,
+            iwae_points=1, anomaly=None, restorations=(),
+        ))  # fmt: skip
+    assert seen["values"] is None
+
+
+def test_grid_with_an_invalid_molecule_writes_its_legend():
+    pytest.importorskip("rdkit")
+    from latentkit.viz.molecules import molecule_grid
+
+    image = molecule_grid(["CCO", "C1CC"], ["ethanol", "decoded 2: invalid"], keep_invalid=True)
+    assert image.size[0] > 0
+    empty = molecule_grid(["CCO", "C1CC"], ["ethanol", ""], keep_invalid=True)
+    assert image.tobytes() != empty.tobytes()  # the invalid cell's legend is drawn

@@ -123,9 +123,10 @@ def to_selfies(smiles: Iterable[str]) -> list[str]:
     for row, text in enumerate(smiles):
         try:
             out.append(selfies.encoder(text, strict=False))
-        except selfies.EncoderError as exc:
+        except Exception as exc:  # EncoderError, and IndexError on some malformed SMILES
             raise DataError(
-                f"row {row}: cannot write {_short(text)!r} as SELFIES ({exc})."
+                f"row {row}: cannot write {_short(text)!r} as SELFIES "
+                f"({exc or type(exc).__name__}); expected a valid SMILES."
             ) from exc
     return out
 

@@ -42,9 +42,9 @@ def _molecules(model: AbstractModel) -> bool:
 
 
 def _drawn(model: AbstractModel) -> bool:
-    from latentkit.viz.molecules import can_draw
+    from latentkit.viz.molecules import can_draw_kind
 
-    return _molecules(model) and can_draw()
+    return can_draw_kind(_kind(model))
 
 
 def sequence_info(model: AbstractModel) -> dict[str, Any] | None:

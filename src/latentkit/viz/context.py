@@ -8,7 +8,7 @@ computed once for every section.
   data (images or tables): the report states those once, not one note per section.
 - :func:`evaluate` gives the evaluation table from :func:`latentkit.evaluation.evaluate` (the
   one evaluation path): reconstruction error and PSNR (for token sequences the share of tokens
-  and of whole sequences that greedy reconstruction gets right, :func:`token_accuracy`), the
+  and of whole sequences that reconstruction gets right, :func:`token_accuracy`), the
   model's own reconstruction term, the negative ELBO and an IWAE estimate of the NLL (Burda et
   al. 2015) with a small k, and the active units (Burda et al. 2015, section 5.2:
   posterior-mean variance above 0.01).
@@ -256,16 +256,16 @@ def active_mask(ctx: ReportContext) -> Tensor:
 
 
 def token_accuracy(ids: Tensor, decoded: Tensor) -> dict[str, float]:
-    """Greedy reconstructions of token ids ``(N, L)`` against the ids: the share of tokens
-    right (each sequence's tokens and its end id; padding left out) and of sequences right
-    in all of them."""
+    """Reconstructions (the model's decoding: greedy or beam) of token ids ``(N, L)`` against
+    the ids: the share of tokens right (each sequence's tokens and its end id; padding left
+    out) and of sequences right in all of them."""
     from latentkit.data.sequences import PAD
 
     mask = ids != PAD  # (N, L): tokens and the end id
     right = (decoded == ids) | ~mask
     return {
-        "reconstructed tokens right (greedy)": int((right & mask).sum()) / int(mask.sum()),
-        "sequences reconstructed exactly (greedy)": float(right.all(1).float().mean()),
+        "reconstructed tokens right": int((right & mask).sum()) / int(mask.sum()),
+        "sequences reconstructed exactly": float(right.all(1).float().mean()),
     }
 
 

@@ -19,6 +19,7 @@ from latentkit.errors import DataError
 __all__ = [
     "CHEM_NOTE",
     "can_draw",
+    "can_draw_kind",
     "molecule_grid",
     "molecule_png",
     "png_bytes",
@@ -35,6 +36,19 @@ def can_draw() -> bool:
         import rdkit.Chem  # noqa: F401
     except ImportError:
         return False
+    return True
+
+
+def can_draw_kind(kind: str) -> bool:
+    """True when strings of token ``kind`` can be drawn as molecules: SMILES with RDKit,
+    SELFIES with RDKit and the ``selfies`` package (to turn them into SMILES first)."""
+    if kind not in ("smiles", "selfies") or not can_draw():
+        return False
+    if kind == "selfies":
+        try:
+            import selfies  # noqa: F401
+        except ImportError:
+            return False
     return True
 
 
@@ -85,7 +99,10 @@ def molecule_grid(
 
         image = image.convert("RGB")
         pen = ImageDraw.Draw(image)
-        font = ImageFont.load_default(size=max(10, size // 11))
+        try:
+            font = ImageFont.load_default(size=max(10, size // 11))
+        except TypeError:  # Pillow 10.0: one bitmap font, no size
+            font = ImageFont.load_default()
         for i, name in empty:
             left, top = (i % per_row) * size, (i // per_row) * size
             pen.text((left + size / 2, top + size * 0.9), name, fill="black", font=font,

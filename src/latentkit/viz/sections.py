@@ -129,8 +129,8 @@ def latent_scatter_section(ctx: ReportContext) -> ReportSection | str:
         return "needs at least two data points"
     names = ctx.data.meta.get("class_names")
     values = None
-    if ctx.data.y is None and not ctx.data.is_image:
-        scores = ctx.row_scores
+    if ctx.data.y is None and not ctx.data.is_image and not ctx.sequence:  # tables only: the
+        scores = ctx.row_scores  # squared errors of token ids would mean nothing
         values = scores if bool(torch.isfinite(scores).all()) else None
     fig = charts.plot_latent_scatter(
         ctx.codes, ctx.data.y, max_points=ctx.max_points, seed=ctx.seed,

@@ -9,10 +9,11 @@ with RDKit installed (the ``chem`` extra), the section shows
   (:func:`latentkit.apps.molecules.generation_metrics`): validity, uniqueness, novelty against
   (at most :data:`REFERENCE` random rows of) the data given to the report, and internal
   diversity;
-- the first :data:`RECONSTRUCTED` molecules of the report's data beside their greedy
-  reconstructions (an invalid reconstruction is an empty cell);
-- the straight line between the codes of the data's first two distinct molecules, decoded at
-  :data:`STEPS` points, the valid steps only and a molecule repeated on consecutive steps once
+- the first :data:`RECONSTRUCTED` molecules of the report's data beside their reconstructions
+  (greedy or beam, the model's ``decoding``; an invalid reconstruction is an empty cell);
+- the straight line between the codes of the first two distinct strings among those
+  :data:`RECONSTRUCTED` molecules, decoded at :data:`STEPS` points, the valid steps only and a
+  molecule repeated on consecutive steps once
   (:func:`latentkit.apps.sequences.interpolate_molecules`).
 
 Other sequences (``"chars"``: proteins, any text), and molecules without RDKit, get the same
@@ -33,7 +34,7 @@ from latentkit.apps.sequences import interpolate_molecules, sample_strings, stri
 from latentkit.errors import DataError
 from latentkit.viz.context import Inapplicable, ReportContext
 from latentkit.viz.html import ReportSection, table_html
-from latentkit.viz.molecules import CHEM_NOTE, can_draw, molecule_grid, png_bytes
+from latentkit.viz.molecules import CHEM_NOTE, can_draw_kind, molecule_grid, png_bytes
 
 __all__ = ["REFERENCE", "SAMPLES", "SHOWN", "STEPS", "sequences_section"]
 
@@ -50,14 +51,6 @@ def _strings(ctx: ReportContext, ids: torch.Tensor, molecules: bool) -> list[str
         return strings_of(ctx.model, ids, molecules=molecules)
     except DataError:  # SELFIES without the selfies package: shown as they are
         return strings_of(ctx.model, ids)
-
-
-def _has_selfies() -> bool:
-    try:
-        import selfies  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _reference(ctx: ReportContext, molecules: bool) -> list[str]:
@@ -106,7 +99,7 @@ def sequences_section(ctx: ReportContext) -> ReportSection | str:
         return Inapplicable("sequences")
     kind = ctx.model.tokenizer.kind  # type: ignore[attr-defined]
     molecules = kind in ("smiles", "selfies")
-    draw = molecules and can_draw() and (kind == "smiles" or _has_selfies())
+    draw = can_draw_kind(kind)
     generator = torch.Generator().manual_seed(ctx.seed)
     with torch.inference_mode():
         sampled = sample_strings(ctx.model, SAMPLES, generator=generator)
@@ -180,8 +173,8 @@ def _molecule_parts(
             figures.append(png_bytes(molecule_grid(cells, legends, per_row=6, size=180,
                                                    keep_invalid=True)))  # fmt: skip
             captions.append(
-                f"the first {len(inputs)} molecules of {ctx.data.name} beside their greedy "
-                "reconstructions from the posterior mean"
+                f"the first {len(inputs)} molecules of {ctx.data.name} beside their "
+                f"{ctx.model.config.decoding} reconstructions from the posterior mean"
             )
         except DataError:  # none valid: the text table below says it all
             pass
