@@ -117,7 +117,9 @@ def train_seed_m2(
     m2 = train_m2(codes, y_partial, num_classes=10, latent_dim=args.m2_latent,
                   network=NetworkConfig(hidden=(500,)), likelihood="gaussian",
                   alpha=args.alpha, labelled_fraction=args.labelled_fraction,
-                  train=train, x_std=stds)  # fmt: skip
+                  train=train, x_std=stds, consistency=args.consistency,
+                  consistency_noise=args.consistency_noise,
+                  entropy_weight=args.entropy_weight)  # fmt: skip
     return m2, time.perf_counter() - start
 
 
@@ -173,6 +175,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=50.0)
     parser.add_argument("--labelled-fraction", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--consistency", type=float, default=0.0, help="M2: KL(q(y|z)||q(y|z+n))")
+    parser.add_argument("--consistency-noise", type=float, default=0.5)
+    parser.add_argument("--entropy-weight", type=float, default=0.0, help="M2: + b H(q(y|z))")
     parser.add_argument("--sample-codes", action="store_true", help="M2 on z1 ~ q(z1|x) per batch")
     parser.add_argument("--m1-cache", type=Path, help="--validation sweeps: reuse this M1")
     parser.add_argument("--m2-pixels", action="store_true", help="also M2 on pixels, 1st seed")

@@ -107,6 +107,9 @@ def train_m2(
     labelled_fraction: float = 0.1,
     train: TrainConfig | None = None,
     x_std: Tensor | None = None,
+    consistency: float = 0.0,
+    consistency_noise: float = 0.5,
+    entropy_weight: float = 0.0,
 ) -> SemiSupervisedVAE:
     """Train M2 on ``x`` with labels ``y_partial`` (-1 = unlabelled).
 
@@ -120,6 +123,9 @@ def train_m2(
         If given, every batch trains on ``x + x_std * eps`` with ``eps ~ N(0, I)`` drawn afresh
         (from the trainer's noise generator): the rows are samples of Gaussians rather than
         fixed points, e.g. M1's posterior q(z1 | x) in M1+M2 (Kingma et al. 2014).
+    consistency, consistency_noise, entropy_weight : float
+        Regularisers of the classifier q(y|x); see
+        :class:`~latentkit.models.semi_supervised.SemiSupervisedVAEConfig` (0 = off).
 
     Returns
     -------
@@ -135,6 +141,9 @@ def train_m2(
         network=network or NetworkConfig(hidden=(500,)),
         likelihood=likelihood,
         alpha=alpha,
+        consistency=consistency,
+        consistency_noise=consistency_noise,
+        entropy_weight=entropy_weight,
     )
     sampled = x_std is not None
     train = train or TrainConfig(epochs=10, batch_size=128, progress=False)
