@@ -72,15 +72,28 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.2f} ± {std:.2f}"
 
 
+def m1_settings(x: Tensor, args: argparse.Namespace) -> str:
+    """What M1 depends on (split, rows, settings): a cached M1 is reused only if it matches."""
+    return (
+        f"validation={args.validation} rows={len(x)} epochs={args.m1_epochs} "
+        f"latent={args.m1_latent} lr={args.m1_lr} batch={args.batch_size} seed={args.seed}"
+    )
+
+
 def train_m1(x: Tensor, args: argparse.Namespace):
-    """The unsupervised VAE M1 and its training seconds (``--m1-cache``: reuse a saved one)."""
+    """The unsupervised VAE M1 and its training seconds (``--m1-cache``: reuse a saved one that
+    was trained with the same settings on the same split; its measured seconds are kept)."""
     import latentkit
     from latentkit.models.vae import VAE, VAEConfig
     from latentkit.nn import NetworkConfig
     from latentkit.training import TrainConfig, Trainer
 
-    cache = args.m1_cache
+    cache, settings = args.m1_cache, m1_settings(x, args)
     if cache is not None and (cache / "config.json").exists():
+        saved = (cache / "settings.txt").read_text() if (cache / "settings.txt").exists() else ""
+        if saved != settings:
+            raise SystemExit(f"--m1-cache {cache} holds an M1 for '{saved or 'unknown settings'}'"
+                             f", this run needs '{settings}': use another folder.")  # fmt: skip
         return latentkit.load(cache).eval(), float((cache / "seconds.txt").read_text())
     torch.manual_seed(args.seed)
     config = VAEConfig(
@@ -97,6 +110,7 @@ def train_m1(x: Tensor, args: argparse.Namespace):
     if cache is not None:
         model.save(cache)
         (cache / "seconds.txt").write_text(f"{seconds}")
+        (cache / "settings.txt").write_text(settings)
     return model.eval(), seconds
 
 
@@ -179,7 +193,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--consistency-noise", type=float, default=0.5)
     parser.add_argument("--entropy-weight", type=float, default=0.0, help="M2: + b H(q(y|z))")
     parser.add_argument("--sample-codes", action="store_true", help="M2 on z1 ~ q(z1|x) per batch")
-    parser.add_argument("--m1-cache", type=Path, help="--validation sweeps: reuse this M1")
+    parser.add_argument("--m1-cache", type=Path, help="save M1 here / reuse it")
     parser.add_argument("--m2-pixels", action="store_true", help="also M2 on pixels, 1st seed")
     parser.add_argument("--m2-pixel-epochs", type=int, default=10)
     args = parser.parse_args(argv)
@@ -279,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "and logistic regression on the scaled M1 codes." + pixel_note,
         f"Anchors (Kingma et al. 2014, Table 1, N=100): M2 {ANCHOR_M2}%, M1+M2 {ANCHOR_M1M2}%.",
     ])  # fmt: skip
-    if not (args.quick or args.no_write or args.validation or args.m1_cache):
+    if not (args.quick or args.no_write or args.validation):
         write_section(args.results, SECTION, table, notes + "\n\n" + TUNING_NOTE)
     return 0
 
