@@ -240,6 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         with torch.inference_mode():
             error = error_percent(model.predict(x_eval), y_eval)
         errors.append(error)
+        if args.validation:  # diagnostics for choosing settings: M2's generative classifier
+            with torch.inference_mode():
+                z = model.features(x_eval)
+                bounds = torch.cat([m2.label_bounds(z[i : i + 1000], samples=4)
+                                    for i in range(0, len(z), 1000)])  # fmt: skip
+                log_q = torch.log_softmax(m2.class_logits(z), dim=1)
+            generative = error_percent(bounds.argmax(1), y_eval)
+            both = error_percent((bounds + log_q).argmax(1), y_eval)
+            print(f"seed {seed}: argmax_y -L(z, y) {generative:.2f}%, "
+                  f"argmax_y log q(y|z) - L(z, y) {both:.2f}%", flush=True)  # fmt: skip
         total = (m1_s + m2_s) / 60
         rows.append([seed, f"{error:.2f}", f"{base['logreg pixels']:.2f}",
                      f"{base['1-NN M1 codes']:.2f}", f"{base['logreg M1 codes']:.2f}",

@@ -69,3 +69,15 @@ def test_regularisers_add_their_weighted_terms_to_the_loss() -> None:
 def test_negative_regulariser_weights_are_refused(field: str) -> None:
     with pytest.raises(ConfigError, match=field):
         SemiSupervisedVAEConfig(**BASE, **{field: -1.0})
+
+
+def test_label_bounds_are_minus_the_labelled_bound_for_every_label() -> None:
+    model = _m2()
+    x = torch.rand(5, 4, generator=torch.Generator().manual_seed(5))
+    bounds = model.label_bounds(x, samples=3, generator=torch.Generator().manual_seed(6))
+    assert bounds.shape == (5, 3)
+    g = torch.Generator().manual_seed(6)
+    x_rep, y_rep = x.repeat(3, 1), torch.arange(3).repeat_interleave(5)  # rows (label, i)
+    draws = [model.labelled_bound(x_rep, y_rep, None, g)[0].detach() for _ in range(3)]
+    expected = -torch.stack(draws).mean(0).view(3, 5).T
+    assert torch.allclose(bounds, expected, atol=1e-5)

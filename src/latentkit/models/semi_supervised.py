@@ -93,6 +93,21 @@ class SemiSupervisedVAE(ConditionalVAE):
         y = self._labels_or_predicted(x, y)
         return self.decode(self.encode(x, y), y)
 
+    @torch.no_grad()
+    def label_bounds(
+        self, x: Tensor, *, samples: int = 1, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """The bound ``-L(x, y)`` for every label, ``(N, num_classes)``, averaged over
+        ``samples`` draws of z: its argmax over y is M2's generative classifier
+        (``p(y | x)`` is proportional to ``p(x, y)``, which it bounds from below)."""
+        n, classes = x.shape[0], self.config.num_classes
+        x_rep = x.expand(classes, *x.shape).reshape(classes * n, *x.shape[1:])
+        y_rep = torch.arange(classes, device=x.device).repeat_interleave(n)
+        total = torch.zeros(classes * n, device=x.device)
+        for _ in range(samples):
+            total -= self.labelled_bound(x_rep, y_rep, None, generator)[0]
+        return (total / samples).view(classes, n).T
+
     def consistency_penalty(
         self, x: Tensor, log_qy: Tensor, generator: torch.Generator | None
     ) -> Tensor:
