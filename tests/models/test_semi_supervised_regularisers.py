@@ -81,3 +81,5 @@ def test_label_bounds_are_minus_the_labelled_bound_for_every_label() -> None:
     draws = [model.labelled_bound(x_rep, y_rep, None, g)[0].detach() for _ in range(3)]
     expected = -torch.stack(draws).mean(0).view(3, 5).T
     assert torch.allclose(bounds, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="samples must be >= 1"):
+        model.label_bounds(x, samples=0)

@@ -100,6 +100,8 @@ class SemiSupervisedVAE(ConditionalVAE):
         """The bound ``-L(x, y)`` for every label, ``(N, num_classes)``, averaged over
         ``samples`` draws of z: its argmax over y is M2's generative classifier
         (``p(y | x)`` is proportional to ``p(x, y)``, which it bounds from below)."""
+        if samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}.")
         n, classes = x.shape[0], self.config.num_classes
         x_rep = x.expand(classes, *x.shape).reshape(classes * n, *x.shape[1:])
         y_rep = torch.arange(classes, device=x.device).repeat_interleave(n)
