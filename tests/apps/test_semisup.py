@@ -97,3 +97,18 @@ def test_m1_m2_with_sampled_codes_classifies_digits() -> None:
     assert torch.equal(predicted, model.predict(test.x))  # the means: deterministic
     accuracy = (predicted == test.y).float().mean().item()
     assert accuracy > 0.5, accuracy
+
+
+def test_train_m2_passes_the_classifier_regularisers_to_its_model() -> None:
+    from latentkit.apps.semisup import train_m2
+
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(40, 3, generator=g), hide_labels(torch.arange(40) % 2, 3, seed=0)
+    fast = TrainConfig(epochs=1, batch_size=64, progress=False, seed=0)
+    m2 = train_m2(
+        x, y, num_classes=2, latent_dim=2, network=NetworkConfig(hidden=(8,)),
+        likelihood="gaussian", train=fast, consistency=3.0, consistency_noise=0.2,
+        entropy_weight=0.5,
+    )  # fmt: skip
+    config = m2.config
+    assert (config.consistency, config.consistency_noise, config.entropy_weight) == (3.0, 0.2, 0.5)

@@ -50,3 +50,15 @@ def test_gray_detection_and_side_by_side_panels() -> None:
     # each panel 16 wide and 8 high (aspect kept), two white 4-pixel gaps between them
     assert picture.shape == (8, 3 * 16 + 2 * 4, 3) and picture.dtype == np.uint8
     assert picture[0, 0, 0] == 0 and picture[0, 20, 0] == 128 and picture[0, -1, 0] == 255
+
+
+def test_a_cached_m1_is_reused_only_for_the_same_split_and_settings(tmp_path) -> None:
+    semi = benchmark_module("semi_supervised")
+    args = semi.parse(["--validation", "--m1-cache", str(tmp_path)])
+    x = torch.zeros(50, 1, 28, 28)
+    (tmp_path / "config.json").write_text("{}")
+    full = semi.parse(["--m1-cache", str(tmp_path)])
+    (tmp_path / "settings.txt").write_text(semi.m1_settings(x, full))  # an M1 of the full run
+    assert semi.m1_settings(x, args) != semi.m1_settings(x, full)
+    with pytest.raises(SystemExit, match="this run needs 'validation=True rows=50"):
+        semi.train_m1(x, args)

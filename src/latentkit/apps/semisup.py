@@ -13,6 +13,14 @@
 With few labels a random batch rarely holds one, so the labelled rows are repeated until they
 make up ``labelled_fraction`` of the training set (each epoch still sees every unlabelled row).
 
+``train_m2(..., consistency=c, consistency_noise=sigma, entropy_weight=b)`` (all off by
+default) regularises M2's classifier: ``c * KL(q(y|z) || q(y|z + sigma * eps))`` on every row
+and ``b * H(q(y|z))`` on unlabelled rows. On M1's codes (unit root-mean-square spread, so sigma
+is relative to it) the consistency term is what brought M1+M2 with 100 MNIST labels from
+about 15% to about 4% validation error (benchmarks/semi_supervised.py): q(y|z) must stay
+constant within a ball around every code, labelled or not, so the class boundaries move into
+the low-density gaps between the clusters of codes.
+
 ``sample_codes=True`` (off by default) trains M2 as Kingma et al. did: on codes
 z1 ~ q(z1 | x) drawn afresh for every batch (posterior mean + std * eps, divided by the same
 scale) instead of the fixed posterior means; prediction still uses the posterior means.
@@ -107,6 +115,9 @@ def train_m2(
     labelled_fraction: float = 0.1,
     train: TrainConfig | None = None,
     x_std: Tensor | None = None,
+    consistency: float = 0.0,
+    consistency_noise: float = 0.5,
+    entropy_weight: float = 0.0,
 ) -> SemiSupervisedVAE:
     """Train M2 on ``x`` with labels ``y_partial`` (-1 = unlabelled).
 
@@ -120,6 +131,9 @@ def train_m2(
         If given, every batch trains on ``x + x_std * eps`` with ``eps ~ N(0, I)`` drawn afresh
         (from the trainer's noise generator): the rows are samples of Gaussians rather than
         fixed points, e.g. M1's posterior q(z1 | x) in M1+M2 (Kingma et al. 2014).
+    consistency, consistency_noise, entropy_weight : float
+        Regularisers of the classifier q(y|x); see
+        :class:`~latentkit.models.semi_supervised.SemiSupervisedVAEConfig` (0 = off).
 
     Returns
     -------
@@ -135,6 +149,9 @@ def train_m2(
         network=network or NetworkConfig(hidden=(500,)),
         likelihood=likelihood,
         alpha=alpha,
+        consistency=consistency,
+        consistency_noise=consistency_noise,
+        entropy_weight=entropy_weight,
     )
     sampled = x_std is not None
     train = train or TrainConfig(epochs=10, batch_size=128, progress=False)

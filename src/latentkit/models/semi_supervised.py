@@ -13,6 +13,16 @@ for an unlabelled x the label is marginalised by enumeration:
 and the classifier is also trained on the labelled rows with weight ``alpha``:
 J = sum_labelled L + sum_unlabelled U + alpha * sum_labelled -log q(y|x).
 
+Two optional regularisers of the classifier (both off by default):
+
+- ``consistency`` (weight c, noise sigma): every row adds
+  ``c * KL(q(y|x) || q(y|x + sigma * eps))``, eps ~ N(0, I), the clean prediction held fixed
+  (no gradient through it), so q(y|x) is pushed to be smooth around the data (the Pi-model /
+  VAT family); on M1's codes, sigma is in units of the code scale.
+- ``entropy_weight`` (weight b): every unlabelled row adds ``b * H(q(y|x))`` (entropy
+  minimisation, Grandvalet and Bengio 2005), which offsets the ``+H`` of the bound (b = 1
+  cancels it).
+
 Rows with label ``-1`` are unlabelled. M1+M2 is this model trained on the codes of a VAE
 (``input_shape=(latent_dim,)`` and a Gaussian likelihood); see ``latentkit.apps.semisup``.
 """
@@ -37,10 +47,17 @@ __all__ = ["SemiSupervisedVAE", "SemiSupervisedVAEConfig"]
 @dataclasses.dataclass(frozen=True)
 class SemiSupervisedVAEConfig(ConditionalVAEConfig):
     alpha: float = 50.0  # weight of the classification loss -log q(y|x) per labelled row
+    consistency: float = 0.0  # weight of KL(q(y|x) || q(y|x + noise)) per row
+    consistency_noise: float = 0.5  # std of the Gaussian noise added to x for it
+    entropy_weight: float = 0.0  # weight of H(q(y|x)) per unlabelled row (minimised)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive(type(self).__name__, "alpha", self.alpha, allow_zero=True)
+        name = type(self).__name__
+        check_positive(name, "alpha", self.alpha, allow_zero=True)
+        check_positive(name, "consistency", self.consistency, allow_zero=True)
+        check_positive(name, "consistency_noise", self.consistency_noise, allow_zero=True)
+        check_positive(name, "entropy_weight", self.entropy_weight, allow_zero=True)
 
 
 class SemiSupervisedVAE(ConditionalVAE):
@@ -75,6 +92,36 @@ class SemiSupervisedVAE(ConditionalVAE):
     def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         y = self._labels_or_predicted(x, y)
         return self.decode(self.encode(x, y), y)
+
+    @torch.no_grad()
+    def label_bounds(
+        self, x: Tensor, *, samples: int = 1, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """The bound ``-L(x, y)`` for every label, ``(N, num_classes)``, averaged over
+        ``samples`` draws of z: its argmax over y is M2's generative classifier
+        (``p(y | x)`` is proportional to ``p(x, y)``, which it bounds from below)."""
+        if samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}.")
+        n, classes = x.shape[0], self.config.num_classes
+        x_rep = x.expand(classes, *x.shape).reshape(classes * n, *x.shape[1:])
+        y_rep = torch.arange(classes, device=x.device).repeat_interleave(n)
+        total = torch.zeros(classes * n, device=x.device)
+        for _ in range(samples):
+            total -= self.labelled_bound(x_rep, y_rep, None, generator)[0]
+        return (total / samples).view(classes, n).T
+
+    def consistency_penalty(
+        self, x: Tensor, log_qy: Tensor, generator: torch.Generator | None
+    ) -> Tensor:
+        """Per-row ``KL(q(y|x) || q(y|x + sigma * eps))``, shape ``(N,)``.
+
+        ``x`` is ``(N, *input_shape)``, ``log_qy`` the ``(N, num_classes)`` log-probabilities
+        of q(y|x), held fixed (detached); eps ~ N(0, I) is drawn from ``generator``.
+        """
+        eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        noisy = F.log_softmax(self.class_logits(x + self.config.consistency_noise * eps), dim=1)
+        target = log_qy.detach()
+        return (target.exp() * (target - noisy)).sum(1)
 
     def labelled_bound(
         self, x: Tensor, y: Tensor, step: int | None, generator: torch.Generator | None
@@ -117,10 +164,16 @@ class SemiSupervisedVAE(ConditionalVAE):
         classification = F.cross_entropy(logits, y.clamp(min=0), reduction="none") * labelled
         per_sample = torch.where(labelled, labelled_loss, unlabelled_loss)
         per_sample = per_sample + self.config.alpha * classification
+        terms = {"classification": classification, "label_entropy": entropy}
+        if self.config.entropy_weight > 0:
+            per_sample = per_sample + self.config.entropy_weight * entropy * ~labelled
+        if self.config.consistency > 0:
+            terms["consistency"] = self.consistency_penalty(x, log_qy, generator)
+            per_sample = per_sample + self.config.consistency * terms["consistency"]
         weights = torch.where(labelled[None], F.one_hot(y.clamp(min=0), classes).T.float(), qy)
         return LossOutput(
             loss=per_sample.mean(),
             reconstruction=(weights * recon).sum(0),
             kl=(weights * kl).sum(0),
-            terms={"classification": classification, "label_entropy": entropy},
+            terms=terms,
         )
