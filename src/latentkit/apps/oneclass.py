@@ -1,0 +1,244 @@
+"""One-class anomaly scores that do not favour simple images (higher score = more anomalous).
+
+A likelihood model trained on one class gives high likelihood to *simple* inputs (few or faint
+pixels, flat textures) whatever their class, so ``-ELBO`` and the IWAE NLL of
+:mod:`latentkit.apps.anomaly` rank many anomalies as normal (Nalisnick et al. 2019, "Do deep
+generative models know what they don't know?"). The scores here compare a sample with the
+training data instead of with the model's density alone:
+
+- ``"neighbors"``: the mean Euclidean distance of the sample's code (posterior mean) to its
+  ``n_neighbors`` nearest codes of the training data (Ramaswamy et al. 2000's k-NN score, in
+  code space, as :class:`latentkit.sklearn.OutlierDetector` does for tables);
+- ``"combined"``: the sum of the robust z-scores (median and interquartile range of the
+  training values; the training codes' distances are taken leaving each code out) of the
+  neighbour distance and of the squared reconstruction error;
+- ``"complexity"``: the input-complexity-corrected likelihood of Serrà et al. 2020 ("Input
+  complexity and out-of-distribution detection with likelihood-based generative models"),
+  ``S(x) = NLL(x) / ln 2 - L(x)``: the IWAE NLL in bits minus ``L(x)``, the length in bits of
+  the image quantised to 8 bits and compressed by zlib (DEFLATE, level 9; the compressor of
+  PNG, without PNG's row filters). A simple image compresses well, so its low NLL is
+  discounted.
+
+The default is ``"combined"``; the evidence is in ``DEFAULT_EVIDENCE`` below and in
+``benchmarks/RESULTS.md`` ("One-class anomaly detection").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from latentkit.apps.anomaly import anomaly_scores
+from latentkit.evaluation.diagnostics import posterior_means
+from latentkit.evaluation.likelihood import log_likelihood
+from latentkit.models.base import AbstractModel
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHODS",
+    "TrainingReference",
+    "complexity_corrected",
+    "compressed_bits",
+    "knn_distance",
+    "oneclass_scores",
+    "robust_location_scale",
+    "robust_z",
+]
+
+Method = Literal["neighbors", "combined", "complexity"]
+METHODS: tuple[str, ...] = ("neighbors", "combined", "complexity")
+DEFAULT_METHOD: Method = "combined"
+_DISTANCE_BUDGET = 1 << 22  # entries of one (queries, reference) distance block: 32 MB
+
+
+def robust_location_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column median and spread of ``x`` of shape (n_samples, n_features).
+
+    The spread is the interquartile range; where it is 0 (a column with mostly one value), the
+    standard deviation; where that is 0 too (a constant column), 1.
+    """
+    q25, median, q75 = np.percentile(x, [25, 50, 75], axis=0)
+    spread = q75 - q25
+    std = x.std(0)
+    spread = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
+    return median, spread
+
+
+def robust_z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``values`` standardised by the median and IQR of ``reference`` (both 1-D)."""
+    location, spread = robust_location_scale(np.asarray(reference)[:, None])
+    return (np.asarray(values) - location[0]) / spread[0]
+
+
+def knn_distance(
+    queries: np.ndarray, reference: np.ndarray, k: int, *, leave_self_out: bool = False
+) -> np.ndarray:
+    """Mean Euclidean distance of each query row to its ``k`` nearest rows of ``reference``.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (n_queries, d)
+    reference : ndarray of shape (n_reference, d)
+    k : int
+        Neighbours (capped at the reference rows available).
+    leave_self_out : bool
+        The queries are the reference rows themselves: each row's own entry (the nearest, at
+        distance 0) is left out, which gives the distances a new row would see.
+
+    Returns
+    -------
+    ndarray of shape (n_queries,)
+        Distances are computed in blocks of at most ``_DISTANCE_BUDGET`` entries, so memory
+        stays bounded; the time grows with ``n_queries * n_reference``.
+    """
+    skip = 1 if leave_self_out and len(reference) > 1 else 0  # one row: its own distance
+    k = min(k, len(reference) - skip)
+    ref = torch.from_numpy(np.ascontiguousarray(reference))
+    rows = max(1, _DISTANCE_BUDGET // max(1, len(reference)))
+    out = []
+    for start in range(0, len(queries), rows):
+        block = torch.from_numpy(np.ascontiguousarray(queries[start : start + rows]))
+        distances = torch.cdist(block, ref)  # (rows, n_reference)
+        nearest = distances.topk(k + skip, dim=1, largest=False).values[:, skip:]
+        out.append(nearest.mean(1))
+    return torch.cat(out).numpy()
+
+
+def compressed_bits(x: Tensor, *, level: int = 9) -> Tensor:
+    """Length in bits of each image quantised to 8 bits and compressed by zlib.
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, *shape), values in [0, 1]
+        Images (grey values are rounded to ``round(255 x)``, one byte each, in C order).
+    level : int
+        zlib compression level (0-9).
+
+    Returns
+    -------
+    Tensor of shape (N,), float64
+        ``8 * len(zlib.compress(bytes, level))`` per image (the 2-byte header and 4-byte
+        checksum included: a constant that changes no ranking).
+    """
+    if not 0 <= level <= 9:
+        raise ValueError(f"level must be a zlib level in 0..9, got {level}.")
+    quantised = (x.detach().double().clamp(0, 1) * 255).round().to(torch.uint8).flatten(1)
+    rows = quantised.cpu().numpy()
+    return torch.tensor([8.0 * len(zlib.compress(r.tobytes(), level)) for r in rows],
+                        dtype=torch.float64)  # fmt: skip
+
+
+def complexity_corrected(nll: Tensor, x: Tensor) -> Tensor:
+    """Serrà et al.'s ``S(x) = nll / ln 2 - L(x)``, shape (N,), float64.
+
+    Parameters
+    ----------
+    nll : Tensor of shape (N,)
+        Negative log-likelihoods of ``x`` in nats (e.g. the IWAE estimate).
+    x : Tensor of shape (N, *shape), values in [0, 1]
+        The images, for their compressed length :func:`compressed_bits`.
+    """
+    if nll.shape != (len(x),):
+        raise ValueError(f"nll must have shape ({len(x)},), one per image; got {tuple(nll.shape)}.")
+    return nll.detach().double().cpu() / math.log(2) - compressed_bits(x)
+
+
+def _squared_errors(
+    model: AbstractModel, x: Tensor, y: Tensor | None, batch_size: int
+) -> np.ndarray:
+    return anomaly_scores(model, x, "reconstruction", y=y, batch_size=batch_size).double().numpy()
+
+
+@dataclasses.dataclass
+class TrainingReference:
+    """What the scores compare a sample with: codes, neighbour distances and reconstruction
+    errors of the training data of the normal class.
+
+    Build it with :meth:`fit` on the data the model was trained on.
+    """
+
+    codes: np.ndarray  # (n_train, latent_dim) posterior means, float32
+    distances: np.ndarray  # (n_train,) leave-self-out neighbour distances
+    errors: np.ndarray  # (n_train,) squared reconstruction errors
+    n_neighbors: int = 20
+
+    @classmethod
+    def fit(
+        cls,
+        model: AbstractModel,
+        x: Tensor,
+        *,
+        y: Tensor | None = None,
+        n_neighbors: int = 20,
+        batch_size: int = 256,
+    ) -> TrainingReference:
+        """Reference of ``model`` on its training data ``x`` of shape (N, *input_shape)
+        (``y`` of shape (N,): their labels, for conditional models)."""
+        if n_neighbors < 1:
+            raise ValueError(f"n_neighbors must be at least 1, got {n_neighbors}.")
+        if len(x) < 2:
+            raise ValueError(f"the training reference needs at least 2 samples, got {len(x)}.")
+        codes = posterior_means(model, x, y=y, batch_size=batch_size).numpy()
+        distances = knn_distance(codes, codes, n_neighbors, leave_self_out=True)
+        errors = _squared_errors(model, x, y, batch_size)
+        return cls(codes, distances, errors, n_neighbors)
+
+    def neighbour_distance(self, codes: Tensor | np.ndarray) -> np.ndarray:
+        """Mean distance of each code (N, latent_dim) to its nearest training codes, (N,)."""
+        queries = np.asarray(codes, dtype=self.codes.dtype)
+        return knn_distance(queries, self.codes, self.n_neighbors)
+
+
+def oneclass_scores(
+    model: AbstractModel,
+    x: Tensor,
+    reference: TrainingReference | None = None,
+    method: Method = DEFAULT_METHOD,
+    *,
+    y: Tensor | None = None,
+    k: int = 8,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> Tensor:
+    """Per-sample anomaly scores, shape ``(N,)``, float64 (higher = more anomalous).
+
+    Parameters
+    ----------
+    model : AbstractModel
+        A model trained on normal data only (``"complexity"`` needs a likelihood model).
+    x : Tensor of shape (N, *input_shape)
+        Data to score (values in [0, 1] for ``"complexity"``).
+    reference : TrainingReference, optional
+        :meth:`TrainingReference.fit` on the training data; required for ``"neighbors"`` and
+        ``"combined"``.
+    method : {"neighbors", "combined", "complexity"}
+        The score (see the module docstring).
+    y : Tensor of shape (N,), optional
+        Labels, for conditional models (which need them).
+    k : int
+        Importance samples of the IWAE NLL (``"complexity"``).
+    seed : int
+        Seed of the importance sampling (scores are reproducible).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+    if method == "complexity":
+        generator = torch.Generator().manual_seed(seed)
+        nll = -log_likelihood(model, x, k=k, y=y, batch_size=batch_size, generator=generator)
+        return complexity_corrected(nll, x)
+    if reference is None:
+        raise ValueError(
+            f"method {method!r} needs reference=TrainingReference.fit(model, training data)."
+        )
+    codes = posterior_means(model, x, y=y, batch_size=batch_size).numpy()
+    distance = robust_z(reference.neighbour_distance(codes), reference.distances)
+    if method == "neighbors":
+        return torch.from_numpy(distance)
+    error = robust_z(_squared_errors(model, x, y, batch_size), reference.errors)
+    return torch.from_numpy(distance + error)
