@@ -62,28 +62,33 @@ def _robust_z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return (values - median) / (q75 - q25)
 
 
-def test_neighbour_and_combined_scores_match_a_brute_force_computation(vae) -> None:
+def test_neighbour_and_error_parts_match_a_brute_force_computation(vae) -> None:
     g = torch.Generator().manual_seed(2)
     train, x = torch.rand(40, 1, 4, 4, generator=g), torch.rand(7, 1, 4, 4, generator=g)
     reference = oneclass.TrainingReference.fit(vae, train, n_neighbors=5)
     with torch.no_grad():
         codes_train = vae.encode(train).double().numpy()
         codes_x = vae.encode(x).double().numpy()
-        errors_train = (vae.reconstruct(train) - train).square().flatten(1).sum(1).double().numpy()
-        errors_x = (vae.reconstruct(x) - x).square().flatten(1).sum(1).double().numpy()
+        errors_train = (vae.reconstruct(train) - train).square().flatten(1).double().numpy()
+        errors_x = (vae.reconstruct(x) - x).square().flatten(1).double().numpy()  # (7, 16)
     # leave-self-out distances of the training codes: sort each row, drop the 0 to itself
     pairwise = np.linalg.norm(codes_train[:, None] - codes_train[None], axis=2)  # (40, 40)
     train_distances = np.sort(pairwise, axis=1)[:, 1:6].mean(1)
     np.testing.assert_allclose(reference.distances, train_distances, rtol=1e-4)
-    np.testing.assert_allclose(reference.errors, errors_train, rtol=1e-5)
+    np.testing.assert_allclose(reference.errors, errors_train.sum(1), rtol=1e-5)
     distances = np.sort(np.linalg.norm(codes_x[:, None] - codes_train[None], axis=2), 1)[:, :5]
-    z_distance = _robust_z(distances.mean(1), train_distances)
-    neighbours = oneclass.oneclass_scores(vae, x, reference, "neighbors")
-    np.testing.assert_allclose(neighbours.numpy(), z_distance, rtol=1e-4, atol=1e-5)
-    combined = oneclass.oneclass_scores(vae, x, reference, "combined")
-    expected = z_distance + _robust_z(errors_x, errors_train)
-    np.testing.assert_allclose(combined.numpy(), expected, rtol=1e-4, atol=1e-5)
-    assert oneclass.oneclass_scores(vae, x, reference).equal(combined)  # the default
+    scale = errors_train.mean(0) + 1e-3  # per pixel: mean training error + the floor
+    z = {
+        "neighbors": _robust_z(distances.mean(1), train_distances),
+        "reconstruction": _robust_z(errors_x.sum(1), errors_train.sum(1)),
+        "standardized": _robust_z((errors_x / scale).sum(1), (errors_train / scale).sum(1)),
+    }
+    for method in [m for m in oneclass.METHODS if m != "complexity"]:
+        expected = sum(z[part] for part in method.split("+"))
+        scores = oneclass.oneclass_scores(vae, x, reference, method)
+        np.testing.assert_allclose(scores.numpy(), expected, rtol=1e-4, atol=1e-5, err_msg=method)
+    default = oneclass.oneclass_scores(vae, x, reference)
+    assert default.equal(oneclass.oneclass_scores(vae, x, reference, oneclass.DEFAULT_METHOD))
 
 
 def test_errors_name_the_option_and_the_fix(vae) -> None:

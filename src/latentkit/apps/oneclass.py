@@ -6,21 +6,26 @@ pixels, flat textures) whatever their class, so ``-ELBO`` and the IWAE NLL of
 generative models know what they don't know?"). The scores here compare a sample with the
 training data instead of with the model's density alone:
 
+Parts, each a robust z-score (the median and interquartile range of its values on the
+training data are subtracted and divided by), summed when joined by ``+``:
+
 - ``"neighbors"``: the mean Euclidean distance of the sample's code (posterior mean) to its
   ``n_neighbors`` nearest codes of the training data (Ramaswamy et al. 2000's k-NN score, in
-  code space, as :class:`latentkit.sklearn.OutlierDetector` does for tables);
-- ``"combined"``: the sum of the robust z-scores (median and interquartile range of the
-  training values; the training codes' distances are taken leaving each code out) of the
-  neighbour distance and of the squared reconstruction error;
-- ``"complexity"``: the input-complexity-corrected likelihood of Serrà et al. 2020 ("Input
-  complexity and out-of-distribution detection with likelihood-based generative models"),
-  ``S(x) = NLL(x) / ln 2 - L(x)``: the IWAE NLL in bits minus ``L(x)``, the length in bits of
-  the image quantised to 8 bits and compressed by zlib (DEFLATE, level 9; the compressor of
-  PNG, without PNG's row filters). A simple image compresses well, so its low NLL is
-  discounted.
+  code space, as :class:`latentkit.sklearn.OutlierDetector` does for tables); the training
+  codes' own distances, for the z-score, are taken leaving each code out;
+- ``"reconstruction"``: the squared reconstruction error of the posterior mean, summed over
+  features;
+- ``"standardized"``: the squared error of each feature divided by that feature's mean
+  training error (plus ``ERROR_FLOOR``), summed: an error where the normal class varies
+  (the outline of a garment) counts less than one where it never does.
 
-The default is ``"combined"``; the evidence is in ``DEFAULT_EVIDENCE`` below and in
-``benchmarks/RESULTS.md`` ("One-class anomaly detection").
+And ``"complexity"``: the input-complexity-corrected likelihood of Serrà et al. 2020 ("Input
+complexity and out-of-distribution detection with likelihood-based generative models"),
+``S(x) = NLL(x) / ln 2 - L(x)``: the IWAE NLL in bits minus ``L(x)``, the length in bits of
+the image quantised to 8 bits and compressed by zlib (DEFLATE, level 9; the compressor of PNG,
+without PNG's row filters). A simple image compresses well, so its low NLL is discounted.
+
+DEFAULT_EVIDENCE_PLACEHOLDER
 """
 
 from __future__ import annotations
@@ -28,13 +33,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import zlib
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from latentkit.apps.anomaly import anomaly_scores
+from latentkit.apps.anomaly import feature_errors
 from latentkit.evaluation.diagnostics import posterior_means
 from latentkit.evaluation.likelihood import log_likelihood
 from latentkit.models.base import AbstractModel
@@ -51,9 +55,20 @@ __all__ = [
     "robust_z",
 ]
 
-Method = Literal["neighbors", "combined", "complexity"]
-METHODS: tuple[str, ...] = ("neighbors", "combined", "complexity")
-DEFAULT_METHOD: Method = "combined"
+#: the scores: "complexity", or sums of robust z-scores of the parts joined by "+"
+METHODS: tuple[str, ...] = (
+    "neighbors",
+    "standardized",
+    "neighbors+reconstruction",
+    "neighbors+standardized",
+    "neighbors+reconstruction+standardized",
+    "complexity",
+)
+DEFAULT_METHOD = "neighbors+reconstruction"
+#: added to each feature's mean training error before dividing by it ("standardized"), so
+#: that features the model always reconstructs exactly (an image's empty border) do not
+#: turn rounding noise into large scores; squared errors of grey values in [0, 1]
+ERROR_FLOOR = 1e-3
 _DISTANCE_BUDGET = 1 << 22  # entries of one (queries, reference) distance block: 32 MB
 
 
@@ -149,10 +164,11 @@ def complexity_corrected(nll: Tensor, x: Tensor) -> Tensor:
     return nll.detach().double().cpu() / math.log(2) - compressed_bits(x)
 
 
-def _squared_errors(
+def _feature_errors(
     model: AbstractModel, x: Tensor, y: Tensor | None, batch_size: int
 ) -> np.ndarray:
-    return anomaly_scores(model, x, "reconstruction", y=y, batch_size=batch_size).double().numpy()
+    """Squared reconstruction error per feature, shape (N, D), float64."""
+    return feature_errors(model, x, y=y, batch_size=batch_size).flatten(1).double().numpy()
 
 
 @dataclasses.dataclass
@@ -165,7 +181,9 @@ class TrainingReference:
 
     codes: np.ndarray  # (n_train, latent_dim) posterior means, float32
     distances: np.ndarray  # (n_train,) leave-self-out neighbour distances
-    errors: np.ndarray  # (n_train,) squared reconstruction errors
+    errors: np.ndarray  # (n_train,) squared reconstruction errors, summed over features
+    feature_scale: np.ndarray  # (D,) mean training error of each feature + ERROR_FLOOR
+    standardized: np.ndarray  # (n_train,) squared errors divided by feature_scale, summed
     n_neighbors: int = 20
 
     @classmethod
@@ -186,8 +204,9 @@ class TrainingReference:
             raise ValueError(f"the training reference needs at least 2 samples, got {len(x)}.")
         codes = posterior_means(model, x, y=y, batch_size=batch_size).numpy()
         distances = knn_distance(codes, codes, n_neighbors, leave_self_out=True)
-        errors = _squared_errors(model, x, y, batch_size)
-        return cls(codes, distances, errors, n_neighbors)
+        errors = _feature_errors(model, x, y, batch_size)  # (N, D)
+        scale = errors.mean(0) + ERROR_FLOOR
+        return cls(codes, distances, errors.sum(1), scale, errors @ (1 / scale), n_neighbors)
 
     def neighbour_distance(self, codes: Tensor | np.ndarray) -> np.ndarray:
         """Mean distance of each code (N, latent_dim) to its nearest training codes, (N,)."""
@@ -199,7 +218,7 @@ def oneclass_scores(
     model: AbstractModel,
     x: Tensor,
     reference: TrainingReference | None = None,
-    method: Method = DEFAULT_METHOD,
+    method: str = DEFAULT_METHOD,
     *,
     y: Tensor | None = None,
     k: int = 8,
@@ -215,10 +234,11 @@ def oneclass_scores(
     x : Tensor of shape (N, *input_shape)
         Data to score (values in [0, 1] for ``"complexity"``).
     reference : TrainingReference, optional
-        :meth:`TrainingReference.fit` on the training data; required for ``"neighbors"`` and
-        ``"combined"``.
-    method : {"neighbors", "combined", "complexity"}
-        The score (see the module docstring).
+        :meth:`TrainingReference.fit` on the training data; required except for
+        ``"complexity"``.
+    method : str, one of METHODS
+        ``"complexity"``, or parts among ``"neighbors"``, ``"reconstruction"`` and
+        ``"standardized"`` joined by ``+`` (see the module docstring).
     y : Tensor of shape (N,), optional
         Labels, for conditional models (which need them).
     k : int
@@ -236,9 +256,15 @@ def oneclass_scores(
         raise ValueError(
             f"method {method!r} needs reference=TrainingReference.fit(model, training data)."
         )
-    codes = posterior_means(model, x, y=y, batch_size=batch_size).numpy()
-    distance = robust_z(reference.neighbour_distance(codes), reference.distances)
-    if method == "neighbors":
-        return torch.from_numpy(distance)
-    error = robust_z(_squared_errors(model, x, y, batch_size), reference.errors)
-    return torch.from_numpy(distance + error)
+    parts = method.split("+")
+    total = np.zeros(len(x))
+    if "neighbors" in parts:
+        codes = posterior_means(model, x, y=y, batch_size=batch_size).numpy()
+        total += robust_z(reference.neighbour_distance(codes), reference.distances)
+    if "reconstruction" in parts or "standardized" in parts:
+        errors = _feature_errors(model, x, y, batch_size)  # (N, D)
+        if "reconstruction" in parts:
+            total += robust_z(errors.sum(1), reference.errors)
+        if "standardized" in parts:
+            total += robust_z(errors @ (1 / reference.feature_scale), reference.standardized)
+    return torch.from_numpy(total)

@@ -7,8 +7,9 @@ for the top ``--contamination`` share) and, for tables in ``.csv``/``.parquet``,
 that row (standardised units, as the model sees them), worst first, joined by ``;``. A table
 is read with the run's own columns and scaling (:func:`latentkit.cli.runs.load_data_for`).
 
-The one-class scores of :mod:`latentkit.apps.oneclass` (``--method neighbors``, ``combined``,
-``complexity``; they do not favour simple images as the likelihoods do) compare each sample
+The one-class scores of :mod:`latentkit.apps.oneclass` (``--method neighbors``, ``standardized``,
+their sums such as ``neighbors+reconstruction``, and ``complexity``; they do not favour simple
+images as the likelihoods do) compare each sample
 with the run's own training data (its dataset's training split, or all rows of its file or
 folder), which is read for that.
 """
@@ -27,7 +28,9 @@ __all__ = ["add_parser", "run"]
 TOP_FEATURES = 3
 #: the scores of latentkit.apps.anomaly, then those of latentkit.apps.oneclass
 METHODS = ("reconstruction", "elbo", "nll", "latent_distance")
-ONECLASS_METHODS = ("neighbors", "combined", "complexity")
+ONECLASS_METHODS = ("neighbors", "standardized", "neighbors+reconstruction",
+                    "neighbors+standardized", "neighbors+reconstruction+standardized",
+                    "complexity")  # fmt: skip
 
 
 def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -41,8 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     add_run_arguments(parser)
     parser.add_argument(
         "--method", choices=[*METHODS, *ONECLASS_METHODS], default="reconstruction",
-        help="score (default: reconstruction); neighbors, combined: against the codes and "
-        "errors of the run's training data; complexity: NLL minus compressed length (images)",
+        help="score (default: reconstruction); neighbors, standardized and their sums: against "
+        "the codes and errors of the run's training data; complexity: NLL minus compressed "
+        "length (images)",
     )  # fmt: skip
     parser.add_argument("--contamination", default=0.05,
                         type=number(0, 0.5, low_open=True, high_open=True),
