@@ -344,6 +344,21 @@ def best_latentkit(record: Record) -> str:
     return max(LATENTKIT_SCORES, key=lambda m: float(np.mean(list(record.val[m].values()))))
 
 
+def target_verdict(name: str, best: str, ours: float, peer: str, peer_mean: float,
+                   target: float) -> str:  # fmt: skip
+    """One sentence: the chosen score's mean, the best peer's, and whether the target (at
+    least ``target`` and above every peer) is met, with the reason when it is not."""
+    reasons = []
+    if ours < target:
+        reasons.append(f"{ours:.4f} is below {target:g}")
+    if ours <= peer_mean:
+        reasons.append(f"{peer} is not beaten")
+    verdict = "met" if not reasons else f"not met ({'; '.join(reasons)})"
+    return (f"{name}: latentkit best ({best}, chosen on validation) {ours:.4f}, best peer "
+            f"{peer} {peer_mean:.4f}; target (>= {target:g} and above every peer) "
+            f"{verdict}.")  # fmt: skip
+
+
 def table_rows(record: Record, classes: list[int], best: str) -> list[list[object]]:
     rows: list[list[object]] = []
     for method in (*LATENTKIT_SCORES, *PEERS):
@@ -430,10 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         peer = max(PEERS, key=lambda m: float(np.mean(list(record.test[m].values()))))
         peer_mean = float(np.mean(list(record.test[peer].values())))
         target = TARGETS.get(name, 1.0)
-        met = ours >= target and ours > peer_mean
-        summary.append(f"{name}: latentkit best ({best[name]}, chosen on validation) "
-                       f"{ours:.3f}, best peer {peer} {peer_mean:.3f}; target (>= {target:g} "
-                       f"and above every peer) {'met' if met else 'not met'}.")  # fmt: skip
+        summary.append(target_verdict(name, best[name], ours, peer, peer_mean, target))
     print("\n".join(summary))
     minutes = (time.perf_counter() - wall) / 60
     if args.quick or args.no_write:
