@@ -20,7 +20,12 @@ latentkit (one configuration for every class and both datasets, no per-class tun
   :func:`latentkit.apps.anomaly.anomaly_scores`: ``reconstruction`` (squared error of the
   decoded posterior mean), ``elbo`` (negative ELBO, ``--elbo-samples`` seeded draws), ``nll``
   (IWAE estimate with ``--nll-k`` seeded draws) and ``latent_distance`` (Mahalanobis distance
-  of the code to a Gaussian of the training codes).
+  of the code to a Gaussian of the training codes); from :mod:`latentkit.apps.oneclass`, with
+  a :class:`~latentkit.apps.oneclass.TrainingReference` of the fitted images:
+  ``NLL - complexity`` (Serrà et al. 2020: the IWAE NLL in bits minus the zlib-compressed
+  length of the 8-bit image), ``code k-NN`` (mean distance of the code to its 20 nearest
+  training codes), ``standardized reconstruction`` (squared errors divided by each pixel's mean
+  training error + 1e-3) and the sums of their robust z-scores with the reconstruction error.
 
 Peers, fitted on the same 90% of the class-c training images:
 
@@ -63,10 +68,19 @@ from _results import markdown_table, print_table
 
 SECTION = "One-class anomaly detection (MNIST, Fashion-MNIST)"
 DATASETS = ("mnist", "fashion-mnist")
-LATENTKIT_SCORES = ("VAE reconstruction", "VAE -ELBO", "VAE NLL (IWAE)", "VAE latent distance")
+#: latentkit.apps.oneclass scores: benchmark row -> method
+ONECLASS = {
+    "VAE code k-NN": "neighbors",
+    "VAE standardized reconstruction": "standardized",
+    "VAE k-NN + reconstruction": "neighbors+reconstruction",
+    "VAE k-NN + standardized": "neighbors+standardized",
+    "VAE k-NN + reconstruction + standardized": "neighbors+reconstruction+standardized",
+}
+LATENTKIT_SCORES = ("VAE reconstruction", "VAE -ELBO", "VAE NLL (IWAE)", "VAE latent distance",
+                    "VAE NLL - complexity", *ONECLASS)  # fmt: skip
 PEERS = ("IsolationForest", "OneClassSVM", "PCA reconstruction", "PyOD AutoEncoder",
          "PyOD VAE (default, KL clamped)", "PyOD VAE (KL active)")  # fmt: skip
-TARGETS = {"mnist": 0.97, "fashion-mnist": 0.93}
+TARGETS = {"mnist": 0.975, "fashion-mnist": 0.93}  # issue 19
 
 
 @dataclass
@@ -141,20 +155,33 @@ def auroc(scores: np.ndarray | Tensor, anomalous: np.ndarray) -> float:
 @dataclass(frozen=True)
 class LatentkitSetup:
     latent: int = 16
+    network: str = "mlp"  # "mlp": hidden widths; "conv": conv stages of `channels`
     hidden: tuple[int, ...] = (512, 256)
-    epochs: int = 10
+    channels: tuple[int, ...] = (32, 64)
+    epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3
     elbo_samples: int = 2
     nll_k: int = 8
+    n_neighbors: int = 20
     seed: int = 0
     threads: int = 1
 
+    def network_config(self) -> object:
+        from latentkit.nn import NetworkConfig
+
+        if self.network == "conv":
+            return NetworkConfig(kind="conv", channels=self.channels)
+        return NetworkConfig(kind="mlp", hidden=self.hidden)
+
     def describe(self) -> str:
-        width = "-".join(str(h) for h in (784, *self.hidden))
+        if self.network == "conv":
+            stack = f"conv stages {self.channels} (the decoder mirrors them), code {self.latent}"
+        else:
+            stack = f"MLP {'-'.join(str(h) for h in (784, *self.hidden))}-({self.latent})"
         return (
-            f"MLP {width}-({self.latent}), {self.epochs} epochs, batch {self.batch_size}, "
-            f"Adam {self.lr:g} with a cosine schedule"
+            f"{stack}, {self.epochs} epochs, batch {self.batch_size}, Adam {self.lr:g} with a "
+            "cosine schedule"
         )
 
 
@@ -173,10 +200,10 @@ def latentkit_scores(
     """Test scores, validation scores and seconds of each latentkit score kind."""
     from latentkit import VAE, VAEConfig
     from latentkit.apps.anomaly import LatentGaussian, anomaly_scores
+    from latentkit.apps.oneclass import TrainingReference, complexity_corrected, oneclass_scores
     from latentkit.evaluation.diagnostics import posterior_means
-    from latentkit.nn import NetworkConfig
 
-    network = NetworkConfig(kind="mlp", hidden=setup.hidden)
+    network = setup.network_config()
     out: dict[str, tuple[Tensor, Tensor, float]] = {}
 
     def timed(name: str, score: Callable[[Tensor], Tensor], train_s: float) -> None:
@@ -190,7 +217,7 @@ def latentkit_scores(
     start = time.perf_counter()
     _train(vae, split.fit, setup)
     reference = LatentGaussian.fit(posterior_means(vae, split.fit))
-    share = (time.perf_counter() - start) / 4  # training time shared by the four VAE scores
+    share = (time.perf_counter() - start) / len(LATENTKIT_SCORES)  # training time, shared
     seed = setup.seed
     timed("VAE reconstruction", lambda x: anomaly_scores(vae, x, "reconstruction"), share)
     timed("VAE -ELBO", lambda x: anomaly_scores(vae, x, "elbo", samples=setup.elbo_samples,
@@ -200,6 +227,17 @@ def latentkit_scores(
     timed("VAE latent distance",
           lambda x: anomaly_scores(vae, x, "latent_distance", reference=reference),
           share)  # fmt: skip
+    # the complexity correction of the NLL scores above (compressed lengths timed with it)
+    nll_test, nll_val, nll_seconds = out["VAE NLL (IWAE)"]
+    start = time.perf_counter()
+    out["VAE NLL - complexity"] = (complexity_corrected(nll_test, split.test),
+                                   complexity_corrected(nll_val, split.val),
+                                   nll_seconds + time.perf_counter() - start)  # fmt: skip
+    start = time.perf_counter()
+    neighbours = TrainingReference.fit(vae, split.fit, n_neighbors=setup.n_neighbors)
+    fit_s = share + time.perf_counter() - start
+    for name, method in ONECLASS.items():
+        timed(name, lambda x, m=method: oneclass_scores(vae, x, neighbours, m), fit_s)
     return out
 
 
@@ -271,9 +309,11 @@ def run_dataset(name: str, classes: list[int], args: argparse.Namespace) -> Reco
         g = torch.Generator().manual_seed(args.seed)
         rows = torch.randperm(len(test[0]), generator=g)[: args.test_limit]
         test = (test[0][rows], test[1][rows])
-    setup = LatentkitSetup(latent=args.latent, epochs=args.epochs, batch_size=args.batch_size,
-                           lr=args.lr, elbo_samples=args.elbo_samples, nll_k=args.nll_k,
-                           seed=args.seed, threads=args.threads)  # fmt: skip
+    setup = LatentkitSetup(latent=args.latent, network=args.network, epochs=args.epochs,
+                           batch_size=args.batch_size, lr=args.lr,
+                           elbo_samples=args.elbo_samples, nll_k=args.nll_k,
+                           n_neighbors=args.n_neighbors, seed=args.seed,
+                           threads=args.threads)  # fmt: skip
     peers = make_peers(args.seed, {"ae": args.pyod_ae_epochs, "vae": args.pyod_vae_epochs})
     record = Record()
     for c in classes:
@@ -302,6 +342,21 @@ def run_dataset(name: str, classes: list[int], args: argparse.Namespace) -> Reco
 def best_latentkit(record: Record) -> str:
     """The latentkit score with the highest mean validation AUROC over the classes."""
     return max(LATENTKIT_SCORES, key=lambda m: float(np.mean(list(record.val[m].values()))))
+
+
+def target_verdict(name: str, best: str, ours: float, peer: str, peer_mean: float,
+                   target: float) -> str:  # fmt: skip
+    """One sentence: the chosen score's mean, the best peer's, and whether the target (at
+    least ``target`` and above every peer) is met, with the reason when it is not."""
+    reasons = []
+    if ours < target:
+        reasons.append(f"{ours:.4f} is below {target:g}")
+    if ours <= peer_mean:
+        reasons.append(f"{peer} is not beaten")
+    verdict = "met" if not reasons else f"not met ({'; '.join(reasons)})"
+    return (f"{name}: latentkit best ({best}, chosen on validation) {ours:.4f}, best peer "
+            f"{peer} {peer_mean:.4f}; target (>= {target:g} and above every peer) "
+            f"{verdict}.")  # fmt: skip
 
 
 def table_rows(record: Record, classes: list[int], best: str) -> list[list[object]]:
@@ -355,11 +410,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
     parser.add_argument("--latent", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=10, help="latentkit epochs")
+    parser.add_argument("--network", choices=["mlp", "conv"], default="mlp",
+                        help="latentkit VAE stack: MLP 784-512-256 or conv (32, 64)")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=30, help="latentkit epochs")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--elbo-samples", type=int, default=2)
     parser.add_argument("--nll-k", type=int, default=8)
+    parser.add_argument("--n-neighbors", type=int, default=20, help="k of the code k-NN")
     parser.add_argument("--pyod-ae-epochs", type=int, default=5, help="0: PyOD default (10)")
     parser.add_argument("--pyod-vae-epochs", type=int, default=5, help="0: PyOD default (30)")
     parser.add_argument("--val-others", type=int, default=2000)
@@ -387,17 +445,14 @@ def main(argv: list[str] | None = None) -> int:
         peer = max(PEERS, key=lambda m: float(np.mean(list(record.test[m].values()))))
         peer_mean = float(np.mean(list(record.test[peer].values())))
         target = TARGETS.get(name, 1.0)
-        met = ours >= target and ours > peer_mean
-        summary.append(f"{name}: latentkit best ({best[name]}, chosen on validation) "
-                       f"{ours:.3f}, best peer {peer} {peer_mean:.3f}; target (>= {target:.2f} "
-                       f"and above every peer) {'met' if met else 'not met'}.")  # fmt: skip
+        summary.append(target_verdict(name, best[name], ours, peer, peer_mean, target))
     print("\n".join(summary))
     minutes = (time.perf_counter() - wall) / 60
     if args.quick or args.no_write:
         return 0
     figure = save_figure(records, best, classes, args.figures / "anomaly_oneclass_auroc.png")
-    setup = LatentkitSetup(latent=args.latent, epochs=args.epochs, batch_size=args.batch_size,
-                           lr=args.lr)  # fmt: skip
+    setup = LatentkitSetup(latent=args.latent, network=args.network, epochs=args.epochs,
+                           batch_size=args.batch_size, lr=args.lr)  # fmt: skip
     body = "\n\n".join(f"**{name}** (test AUROC; `val mean`: mean AUROC on the validation "
                        f"split; `seconds`: fit + scoring, all classes)\n\n{table}"
                        for name, table in tables.items())  # fmt: skip
@@ -428,15 +483,29 @@ def notes_text(args: argparse.Namespace, setup: LatentkitSetup, records: dict[st
     ours = (
         f"latentkit: VAE with a Bernoulli likelihood, {setup.describe()}; the same "
         "configuration for every class and both datasets. It was fixed before the full run "
-        "from a few trials on validation splits (held-out normals and other classes' training "
-        "images): on MNIST 0 a conv stack (32, 64) scored like the MLP (reconstruction AUROC "
-        "0.994 vs 0.994, 5 epochs) at 3x the cost; on MNIST 8 and Fashion 6 an Autoencoder "
-        "with the same MLP reconstructed like the VAE (0.89 vs 0.89 and 0.81 vs 0.81, 10 "
-        "epochs); so only the MLP VAE is run. Scores: reconstruction error, "
-        f"-ELBO ({args.elbo_samples} seeded draws), IWAE NLL (k={args.nll_k}), Mahalanobis "
-        "latent distance. The likelihood scores (-ELBO, NLL) suffer from the known bias of "
-        "likelihoods towards simple images (few or faint pixels score as likely whatever "
-        "their class), which is why they fall behind the reconstruction error."
+        "from trials on validation splits (held-out normals and other classes' training "
+        "images). Earlier: on MNIST 0 a conv stack (32, 64) scored like the MLP "
+        "(reconstruction AUROC 0.994 vs 0.994, 5 epochs); on MNIST 8 and Fashion 6 an "
+        "Autoencoder with the same MLP reconstructed like the VAE (0.89 vs 0.89 and 0.81 vs "
+        "0.81, 10 epochs). For issue 19, on the hard classes MNIST 2, 3, 8 and Fashion 2, 6, "
+        "8, the k-NN + reconstruction validation AUROC was 0.916, 0.940, 0.902 and 0.906, "
+        "0.847, 0.909 with the MLP at 10 epochs; 0.949, 0.963, 0.936 and 0.911, 0.846, "
+        "0.868 at 30 epochs (mean 0.903 at 10, 0.908 at 20, 0.912 at 30); 0.961, 0.964, 0.939 "
+        "and 0.909, 0.845, 0.880 (mean 0.916) with the conv stack at 10 epochs, at 1.25x the "
+        "time of the 30-epoch MLP: not a clear gain for the cost, so the MLP trains 30 "
+        "epochs (longer training helps MNIST and costs Fashion 8; the reconstruction error "
+        "alone moved less: 0.920, 0.960, 0.906 at 10 epochs, 0.933, 0.966, 0.905 at 30 on "
+        "the MNIST three). Scores: reconstruction "
+        f"error, -ELBO ({args.elbo_samples} seeded draws), IWAE NLL (k={args.nll_k}), "
+        "Mahalanobis latent distance. The likelihood scores (-ELBO, NLL) suffer from the "
+        "known bias of likelihoods towards simple images (few or faint pixels score as likely "
+        "whatever their class), which is why they fall behind the reconstruction error. "
+        "latentkit.apps.oneclass adds scores that compare a sample with the training images "
+        "instead: NLL - complexity (Serrà et al. 2020; NLL in bits minus the zlib length of "
+        f"the 8-bit image), code k-NN (mean distance to the {args.n_neighbors} nearest "
+        "training codes), standardized reconstruction (each pixel's squared error divided "
+        "by its mean training error + 1e-3), and sums of robust z-scores (training median "
+        "and IQR) of these with the reconstruction error."
     )
     peers = (
         "Peers on the same fitted images (784 features): IsolationForest (defaults, "
@@ -444,7 +513,8 @@ def notes_text(args: argparse.Namespace, setup: LatentkitSetup, records: dict[st
         "error with the fewest components that explain 90% of the variance of the fitted "
         f"images ({components} components over the classes); PyOD 3.6.7 AutoEncoder "
         f"({ae_epochs} epochs) and VAE ({vae_epochs} epochs), otherwise defaults, verbose=0, "
-        "random_state=seed; fewer epochs than PyOD's defaults for time. PyOD's VAE loss "
+        f"random_state=seed; fewer epochs than PyOD's defaults (and than latentkit's "
+        f"{setup.epochs}) for time. PyOD's VAE loss "
         "clamps the KL term to [0, capacity] with capacity=0 by default, so it is run as is "
         "and with capacity=1e9 (KL active)."
     )

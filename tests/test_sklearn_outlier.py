@@ -11,8 +11,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from latentkit.apps.oneclass import knn_distance, robust_location_scale
 from latentkit.sklearn import AutoencoderOutlierDetector, OutlierDetector
-from latentkit.sklearn._autoencoder_outlier import _knn_distance, robust_location_scale
 
 TINY = {"n_estimators": 2, "hidden": 8, "latent_dim": 2, "max_steps": 10, "n_neighbors": 3}
 
@@ -42,12 +42,12 @@ def test_neighbour_distance_matches_a_brute_force_search():
     rng = np.random.default_rng(0)
     reference, queries = rng.normal(size=(50, 3)), rng.normal(size=(2100, 3))  # > 1 block
     distances, _ = NearestNeighbors(n_neighbors=4).fit(reference).kneighbors(queries)
-    np.testing.assert_allclose(_knn_distance(queries, reference, 4), distances.mean(1))
-    assert _knn_distance(queries[:3], reference[:2], 4).shape == (3,)  # k capped at the rows
+    np.testing.assert_allclose(knn_distance(queries, reference, 4), distances.mean(1))
+    assert knn_distance(queries[:3], reference[:2], 4).shape == (3,)  # k capped at the rows
     # the reference rows themselves, each without its own zero distance
     distances, _ = NearestNeighbors(n_neighbors=5).fit(reference).kneighbors(reference)
     np.testing.assert_allclose(
-        _knn_distance(reference, reference, 4, leave_self_out=True), distances[:, 1:].mean(1)
+        knn_distance(reference, reference, 4, leave_self_out=True), distances[:, 1:].mean(1)
     )
 
 

@@ -101,3 +101,13 @@ def test_tabular_ranks_share_ties_and_average_over_datasets() -> None:
     assert means["b"]["auroc"][0] == pytest.approx(0.7)
     assert means["b"]["ap"][0] == pytest.approx(0.35)
     assert means["b"]["rank"][0] == pytest.approx(2.25)
+
+
+def test_oneclass_target_verdict_names_the_reason() -> None:
+    verdict = benchmark_module("anomaly_oneclass").target_verdict
+    met = verdict("mnist", "VAE x", 0.98, "PCA", 0.94, 0.975)
+    assert met.endswith("target (>= 0.975 and above every peer) met.")
+    low = verdict("fashion-mnist", "VAE x", 0.92996, "IsolationForest", 0.919, 0.93)
+    assert "not met (0.9300 is below 0.93)" in low  # 4 decimals round up; the test does not
+    both = verdict("mnist", "VAE x", 0.90, "PCA", 0.94, 0.975)
+    assert "not met (0.9000 is below 0.975; PCA is not beaten)" in both

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import subprocess
 import sys
@@ -168,6 +169,17 @@ def test_anomaly_csv_has_score_and_flag(workdir):
     assert len(rows) == 359 and set(rows[0]) == {"index", "score", "is_anomaly"}
     flagged = sum(int(float(r["is_anomaly"])) for r in rows)
     assert 30 <= flagged <= 40  # 10 percent of 359
+
+
+@pytest.mark.parametrize("method", ["neighbors+reconstruction+standardized", "complexity"])
+def test_anomaly_oneclass_scores_are_written(workdir, method):
+    out = ok("anomaly", "vae", "--data", "digits", "--method", method, "--normal-class", "0",
+             "--out", "oneclass.csv", cwd=workdir)  # fmt: skip
+    assert "AUROC" in out
+    assert ("reference: the codes and errors of" in out) == (method != "complexity")
+    with open(workdir / "oneclass.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 359 and all(math.isfinite(float(r["score"])) for r in rows)
 
 
 def test_report_is_written(workdir):

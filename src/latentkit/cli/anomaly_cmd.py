@@ -6,11 +6,18 @@ for the top ``--contamination`` share) and, for tables in ``.csv``/``.parquet``,
 ``top_features``: the names of the 3 features with the largest squared reconstruction error in
 that row (standardised units, as the model sees them), worst first, joined by ``;``. A table
 is read with the run's own columns and scaling (:func:`latentkit.cli.runs.load_data_for`).
+
+The one-class scores of :mod:`latentkit.apps.oneclass` (``--method neighbors``, ``standardized``,
+their sums such as ``neighbors+reconstruction``, and ``complexity``; they do not favour simple
+images as the likelihoods do) compare each sample
+with the run's own training data (its dataset's training split, or all rows of its file or
+folder), which is read for that.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from latentkit.cli.columns import add_column_arguments, selection
 from latentkit.cli.common import add_command, add_run_arguments, count, number, say
@@ -19,6 +26,11 @@ __all__ = ["add_parser", "run"]
 
 #: features named per row in ``top_features``
 TOP_FEATURES = 3
+#: the scores of latentkit.apps.anomaly, then those of latentkit.apps.oneclass
+METHODS = ("reconstruction", "elbo", "nll", "latent_distance")
+ONECLASS_METHODS = ("neighbors", "standardized", "neighbors+reconstruction",
+                    "neighbors+standardized", "neighbors+reconstruction+standardized",
+                    "complexity")  # fmt: skip
 
 
 def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -31,8 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     )
     add_run_arguments(parser)
     parser.add_argument(
-        "--method", choices=["reconstruction", "elbo", "nll", "latent_distance"],
-        default="reconstruction", help="score (default: reconstruction)",
+        "--method", choices=[*METHODS, *ONECLASS_METHODS], default="reconstruction",
+        help="score (default: reconstruction); neighbors, standardized and their sums: against "
+        "the codes and errors of the run's training data; complexity: NLL minus compressed "
+        "length (images)",
     )  # fmt: skip
     parser.add_argument("--contamination", default=0.05,
                         type=number(0, 0.5, low_open=True, high_open=True),
@@ -63,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "latent_distance":
         reference = anomaly.LatentGaussian.fit(anomaly.posterior_means(model, data.x, y=y))
     try:
-        if args.method == "reconstruction" and errors is not None:
+        if args.method in ONECLASS_METHODS:
+            scores = _oneclass_scores(model, data, y, args)
+        elif args.method == "reconstruction" and errors is not None:
             scores = errors.sum(1)
         else:
             scores = anomaly.anomaly_scores(model, data.x, args.method, reference=reference, y=y)
@@ -92,3 +108,22 @@ def run(args: argparse.Namespace) -> int:
         say(f"AUROC {metrics['auroc']:.4f}, average precision {metrics['average_precision']:.4f}")
     say(f"wrote {out}")
     return 0
+
+
+def _oneclass_scores(model: Any, data: Any, y: Any, args: argparse.Namespace) -> Any:
+    """Scores of :func:`latentkit.apps.oneclass.oneclass_scores` of ``data.x`` (with labels
+    ``y`` for a conditional model), a float32 tensor of shape (N,)."""
+    from latentkit.apps import oneclass
+    from latentkit.cli.main import UsageError
+    from latentkit.cli.runs import labels_for, load_data_for
+
+    reference = None
+    if args.method == "complexity":
+        if not data.is_image:
+            raise UsageError("--method complexity needs images (grey values in [0, 1]); "
+                             "for a table use neighbors or combined")  # fmt: skip
+    else:
+        train = load_data_for(model, None, "train", args.run, columns=selection(args))
+        say(f"reference: the codes and errors of {len(train.x)} training samples")
+        reference = oneclass.TrainingReference.fit(model, train.x, y=labels_for(model, train))
+    return oneclass.oneclass_scores(model, data.x, reference, args.method, y=y).float()

@@ -53,6 +53,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from latentkit._seeding import build_seeded
+from latentkit.apps.oneclass import knn_distance, robust_location_scale, robust_z
 from latentkit.data.dataset import Dataset
 from latentkit.models.autoencoder import Autoencoder, AutoencoderConfig
 from latentkit.nn import NetworkConfig
@@ -70,50 +71,7 @@ from latentkit.training.trainer import Trainer
 __all__ = ["AutoencoderOutlierDetector", "robust_location_scale"]
 
 SCORES = ("neighbors", "reconstruction", "combined")
-_DISTANCE_BUDGET = 1 << 22  # entries of one (queries, reference) distance block: 32 MB
 _EPOCH_STEPS = 10  # optimisation steps per epoch at least
-
-
-def robust_location_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column median and spread of ``x`` of shape (n_samples, n_features).
-
-    The spread is the interquartile range; where it is 0 (a column with mostly one value), the
-    standard deviation; where that is 0 too (a constant column), 1.
-    """
-    q25, median, q75 = np.percentile(x, [25, 50, 75], axis=0)
-    spread = q75 - q25
-    std = x.std(0)
-    spread = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
-    return median, spread
-
-
-def _robust_z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``values`` standardised by the median and IQR of ``reference`` (both 1-D)."""
-    location, spread = robust_location_scale(reference[:, None])
-    return (values - location[0]) / spread[0]
-
-
-def _knn_distance(
-    queries: np.ndarray, reference: np.ndarray, k: int, *, leave_self_out: bool = False
-) -> np.ndarray:
-    """Mean Euclidean distance of each query row to its ``k`` nearest rows of ``reference``.
-
-    With ``leave_self_out`` the queries are the reference rows themselves, and each row's own
-    entry (the nearest, at distance 0) is left out: the distances a new row would see.
-    Distances are computed in blocks of at most ``_DISTANCE_BUDGET`` entries, so memory stays
-    bounded; the time grows with ``len(queries) * len(reference)``.
-    """
-    skip = 1 if leave_self_out and len(reference) > 1 else 0  # one row: its own distance
-    k = min(k, len(reference) - skip)
-    ref = torch.from_numpy(reference)
-    rows = max(1, _DISTANCE_BUDGET // max(1, len(reference)))
-    out = []
-    for start in range(0, len(queries), rows):
-        block = torch.from_numpy(queries[start : start + rows])
-        distances = torch.cdist(block, ref)  # (rows, n_reference)
-        nearest = distances.topk(k + skip, dim=1, largest=False).values[:, skip:]
-        out.append(nearest.mean(1))
-    return torch.cat(out).numpy()
 
 
 class AutoencoderOutlierDetector(ThresholdedOutlierMixin, BaseEstimator):
@@ -274,7 +232,7 @@ class AutoencoderOutlierDetector(ThresholdedOutlierMixin, BaseEstimator):
             x64 = torch.from_numpy(x)
             train_codes = codes(model, x64).numpy()
             errors = squared_errors(model, x64).numpy()
-            distances = _knn_distance(
+            distances = knn_distance(
                 train_codes, train_codes, int(self.n_neighbors), leave_self_out=True
             )
             self.estimators_.append(model)
@@ -321,11 +279,11 @@ class AutoencoderOutlierDetector(ThresholdedOutlierMixin, BaseEstimator):
         ):
             parts = []
             if self.method != "neighbors":
-                parts.append(_robust_z(squared_errors(model, x).numpy(), ref_errors))
+                parts.append(robust_z(squared_errors(model, x).numpy(), ref_errors))
             if self.method != "reconstruction":
-                distances = _knn_distance(codes(model, x).numpy(), train_codes,
+                distances = knn_distance(codes(model, x).numpy(), train_codes,
                                           int(self.n_neighbors))  # fmt: skip
-                parts.append(_robust_z(distances, ref_distances))
+                parts.append(robust_z(distances, ref_distances))
             total += np.mean(parts, axis=0)
         return -total / len(self.estimators_)
 
