@@ -194,9 +194,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=50.0)
     parser.add_argument("--labelled-fraction", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--consistency", type=float, default=100.0, help="KL(q(y|z)||q(y|z+n))")
-    parser.add_argument("--consistency-noise", type=float, default=0.5)
-    parser.add_argument("--entropy-weight", type=float, default=1.0, help="M2: + b H(q(y|z))")
+    from latentkit.apps.semisup import M1M2_REGULARISERS as defaults  # chosen by --validation
+
+    parser.add_argument(
+        "--consistency",
+        type=float,
+        default=defaults["consistency"],
+        help="KL(q(y|z)||q(y|z+n))",
+    )
+    parser.add_argument("--consistency-noise", type=float, default=defaults["consistency_noise"])
+    parser.add_argument(
+        "--entropy-weight", type=float, default=defaults["entropy_weight"], help="M2: + b H(q(y|z))"
+    )
     parser.add_argument("--sample-codes", action="store_true", help="M2 on z1 ~ q(z1|x) per batch")
     parser.add_argument("--m1-cache", type=Path, help="save M1 here / reuse it")
     parser.add_argument("--m2-pixels", action="store_true", help="also M2 on pixels, 1st seed")

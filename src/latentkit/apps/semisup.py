@@ -215,6 +215,10 @@ class M1M2:
         return self.m2.predict(self.features(x).to(self.m2.device)).cpu()
 
 
+#: M2's classifier regularisers in :func:`train_m1_m2` (see its docstring)
+M1M2_REGULARISERS = {"consistency": 100.0, "consistency_noise": 0.5, "entropy_weight": 1.0}
+
+
 def train_m1_m2(
     x: Tensor,
     y_partial: Tensor,
@@ -231,6 +235,12 @@ def train_m1_m2(
     With ``sample_codes`` M2 trains on codes z1 ~ q(z1 | x) drawn afresh for every batch
     (divided by the same scale as the means) instead of the posterior means; prediction uses
     the means either way.
+
+    M2's classifier is regularised by default (``consistency=100``, ``consistency_noise=0.5``,
+    ``entropy_weight=1``; pass others, or 0 to turn them off): on codes scaled to a root mean
+    square of 1 the noise is half their spread. Chosen on a validation split of MNIST's
+    training images (100 labels: 14.6% error without them, 3.9% with them) and measured by
+    benchmarks/semi_supervised.py (test error 9.67% -> 3.59% over 5 label sets).
     """
     m1_config = VAEConfig(
         input_shape=tuple(x.shape[1:]),
@@ -244,6 +254,8 @@ def train_m1_m2(
     codes, stds = posterior_moments(m1, x)  # each (N, m1_latent_dim)
     scale = code_scale(codes)
     m2_options.setdefault("network", NetworkConfig(hidden=(500,)))
+    for name, value in M1M2_REGULARISERS.items():
+        m2_options.setdefault(name, value)
     if sample_codes:
         m2_options["x_std"] = stds / scale
     m2 = train_m2(
