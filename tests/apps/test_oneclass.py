@@ -99,3 +99,24 @@ def test_errors_name_the_option_and_the_fix(vae) -> None:
         oneclass.oneclass_scores(vae, x, method="neighbors")
     with pytest.raises(ValueError, match="n_neighbors"):
         oneclass.TrainingReference.fit(vae, x, n_neighbors=0)
+
+
+def test_standardized_is_refused_for_mixed_tables():
+    from latentkit.models.registry import create_model
+
+    model = create_model("tabular_vae", (3,), latent_dim=2)  # three numeric columns
+    x = torch.randn(30, 3)
+    reference = oneclass.TrainingReference.fit(model, x)
+    with pytest.raises(ValueError, match="negative log-likelihoods"):
+        oneclass.oneclass_scores(model, x, reference, "neighbors+standardized")
+    assert oneclass.oneclass_scores(model, x, reference, "neighbors+reconstruction").shape == (30,)
+
+
+def test_training_rows_leave_their_own_code_out():
+    x = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
+    codes = x.numpy().astype(np.float32)
+    reference = oneclass.TrainingReference(codes, np.zeros(40), np.zeros(40), np.ones(4),
+                                           np.zeros(40), n_neighbors=3)  # fmt: skip
+    own = reference.neighbour_distance(codes, leave_self_out=True)
+    assert np.allclose(own, oneclass.knn_distance(codes, codes, 3, leave_self_out=True))
+    assert (reference.neighbour_distance(codes) < own).all()  # the 0 of its own code

@@ -171,15 +171,35 @@ def test_anomaly_csv_has_score_and_flag(workdir):
     assert 30 <= flagged <= 40  # 10 percent of 359
 
 
-@pytest.mark.parametrize("method", ["neighbors+reconstruction+standardized", "complexity"])
-def test_anomaly_oneclass_scores_are_written(workdir, method):
+def test_anomaly_oneclass_scores_are_written(workdir):
+    method = "neighbors+reconstruction+standardized"
     out = ok("anomaly", "vae", "--data", "digits", "--method", method, "--normal-class", "0",
              "--out", "oneclass.csv", cwd=workdir)  # fmt: skip
     assert "AUROC" in out
-    assert ("reference: the codes and errors of" in out) == (method != "complexity")
+    assert "reference: the codes and errors of" in out and "left out" not in out  # test split
     with open(workdir / "oneclass.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 359 and all(math.isfinite(float(r["score"])) for r in rows)
+
+
+def test_oneclass_methods_of_the_cli_are_the_library_s_but_complexity():
+    from latentkit.apps.oneclass import METHODS
+    from latentkit.cli.anomaly_cmd import ONECLASS_METHODS
+
+    assert set(ONECLASS_METHODS) == set(METHODS) - {"complexity"}
+
+
+def test_anomaly_of_the_training_table_leaves_each_row_out_of_its_neighbours(tmp_path):
+    rows = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    rows[7] = [8.0, -8.0, 8.0]  # one far row
+    np.save(tmp_path / "t.npy", rows)
+    ok("train", "--data", "t.npy", "--model", "ae", "--latent-dim", "2", "--epochs", "2",
+       "--out", "run", cwd=tmp_path)  # fmt: skip
+    out = ok("anomaly", "run", "--method", "neighbors", "--out", "s.csv", cwd=tmp_path)
+    assert "each left out of its own neighbours" in out
+    with open(tmp_path / "s.csv") as fh:
+        scores = [float(r["score"]) for r in csv.DictReader(fh)]
+    assert max(range(60), key=scores.__getitem__) == 7
 
 
 def test_report_is_written(workdir):

@@ -7,11 +7,13 @@ for the top ``--contamination`` share) and, for tables in ``.csv``/``.parquet``,
 that row (standardised units, as the model sees them), worst first, joined by ``;``. A table
 is read with the run's own columns and scaling (:func:`latentkit.cli.runs.load_data_for`).
 
-The one-class scores of :mod:`latentkit.apps.oneclass` (``--method neighbors``, ``standardized``,
-their sums such as ``neighbors+reconstruction``, and ``complexity``; they do not favour simple
-images as the likelihoods do) compare each sample
-with the run's own training data (its dataset's training split, or all rows of its file or
-folder), which is read for that.
+The one-class scores of :mod:`latentkit.apps.oneclass` (``--method neighbors``, ``standardized``
+and their sums such as ``neighbors+reconstruction``; they do not favour simple images as the
+likelihoods do) compare each sample with the run's own training data (its dataset's training
+split, or all rows of its file or folder), which is read for that: at most
+:data:`MAX_REFERENCE` of its rows (seeded), so that memory and the neighbour search stay
+bounded. When the rows scored are the reference's own rows (a table file scored with its
+defaults), each row's own code is left out of its neighbours.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ __all__ = ["add_parser", "run"]
 TOP_FEATURES = 3
 #: the scores of latentkit.apps.anomaly, then those of latentkit.apps.oneclass
 METHODS = ("reconstruction", "elbo", "nll", "latent_distance")
+#: latentkit.apps.oneclass.METHODS without "complexity" (see that module: its units do not
+#: match the likelihoods of these models)
 ONECLASS_METHODS = ("neighbors", "standardized", "neighbors+reconstruction",
-                    "neighbors+standardized", "neighbors+reconstruction+standardized",
-                    "complexity")  # fmt: skip
+                    "neighbors+standardized", "neighbors+reconstruction+standardized")  # fmt: skip
+#: most training rows read as the one-class reference (a seeded subset beyond)
+MAX_REFERENCE = 20_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
@@ -45,8 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction, name: str) -> argparse.Ar
     parser.add_argument(
         "--method", choices=[*METHODS, *ONECLASS_METHODS], default="reconstruction",
         help="score (default: reconstruction); neighbors, standardized and their sums: against "
-        "the codes and errors of the run's training data; complexity: NLL minus compressed "
-        "length (images)",
+        f"the codes and errors of the run's training data (at most {MAX_REFERENCE:,} rows)",
     )  # fmt: skip
     parser.add_argument("--contamination", default=0.05,
                         type=number(0, 0.5, low_open=True, high_open=True),
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             scores = errors.sum(1)
         else:
             scores = anomaly.anomaly_scores(model, data.x, args.method, reference=reference, y=y)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise UsageError(f"--method {args.method}: {exc}") from exc
     threshold = anomaly.threshold_from_contamination(scores, args.contamination)
     flags = (scores > threshold).numpy()
@@ -113,17 +117,24 @@ def run(args: argparse.Namespace) -> int:
 def _oneclass_scores(model: Any, data: Any, y: Any, args: argparse.Namespace) -> Any:
     """Scores of :func:`latentkit.apps.oneclass.oneclass_scores` of ``data.x`` (with labels
     ``y`` for a conditional model), a float32 tensor of shape (N,)."""
+    import torch
+
     from latentkit.apps import oneclass
-    from latentkit.cli.main import UsageError
     from latentkit.cli.runs import labels_for, load_data_for
 
-    reference = None
-    if args.method == "complexity":
-        if not data.is_image:
-            raise UsageError("--method complexity needs images (grey values in [0, 1]); "
-                             "for a table use neighbors or combined")  # fmt: skip
-    else:
-        train = load_data_for(model, None, "train", args.run, columns=selection(args))
-        say(f"reference: the codes and errors of {len(train.x)} training samples")
-        reference = oneclass.TrainingReference.fit(model, train.x, y=labels_for(model, train))
-    return oneclass.oneclass_scores(model, data.x, reference, args.method, y=y).float()
+    train = load_data_for(model, None, "train", args.run, columns=selection(args))
+    x_train, y_train = train.x, labels_for(model, train)
+    if len(x_train) > MAX_REFERENCE:  # bounded memory and neighbour search
+        keep = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(0))
+        keep = keep[:MAX_REFERENCE].sort().values
+        x_train, y_train = x_train[keep], None if y_train is None else y_train[keep]
+    # the rows scored are the reference's own rows (e.g. the run's table scored by default)
+    same = len(data.x) <= len(x_train) and torch.equal(data.x, x_train[: len(data.x)])
+    say(
+        f"reference: the codes and errors of {len(x_train)} training samples"
+        + (" (the rows scored: each left out of its own neighbours)" if same else "")
+    )
+    reference = oneclass.TrainingReference.fit(model, x_train, y=y_train)
+    return oneclass.oneclass_scores(
+        model, data.x, reference, args.method, y=y, training_rows=same
+    ).float()
