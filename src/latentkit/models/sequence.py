@@ -27,7 +27,6 @@ and its kind live in the config, so a saved model decodes strings on its own
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import ClassVar, Literal
 
 import torch
@@ -36,7 +35,7 @@ from torch import Tensor
 
 from latentkit.config import Config, check_positive, check_shape
 from latentkit.data.sequences import PAD, SPECIALS, Tokenizer
-from latentkit.distributions import DiagonalGaussian
+from latentkit.distributions import DiagonalGaussian, StandardNormalPrior
 from latentkit.errors import ConfigError
 from latentkit.models.base import AbstractGenerativeModel, Capabilities, LossOutput, repeat_samples
 from latentkit.models.schedules import linear_warmup
@@ -115,6 +114,7 @@ class SequenceVAE(AbstractGenerativeModel):
         self.decoder = GRUSequenceDecoder(
             v, c.embed_dim, c.decoder_hidden, c.latent_dim, c.decoder_layers
         )
+        self.prior = StandardNormalPrior(c.latent_dim)  # p(z) = N(0, I); no parameters
 
     # -- facts ----------------------------------------------------------------------------
     @property
@@ -170,7 +170,7 @@ class SequenceVAE(AbstractGenerativeModel):
             raise ValueError(f"n must be >= 1, got {n}.")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}.")
-        z = torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+        z = self.prior.sample(n, generator)  # (n, D), on the model's device
         return self.decoder.generate(
             z, self.input_shape[0], temperature=temperature, generator=generator
         ).float()
@@ -195,8 +195,7 @@ class SequenceVAE(AbstractGenerativeModel):
         z = q.sample(generator, sample_shape=(k,))  # (k, N, D)
         n = x.shape[0]
         log_px = self.log_likelihood(z.reshape(k * n, -1), repeat_samples(target, k)).view(k, n)
-        log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(-1)  # (k, N)
-        return log_px + kl_weight * (log_pz - q.log_prob(z))
+        return log_px + kl_weight * (self.prior.log_prob(z) - q.log_prob(z))
 
     def loss(
         self,

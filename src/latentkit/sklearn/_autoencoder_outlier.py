@@ -60,6 +60,7 @@ from latentkit.nn import NetworkConfig
 from latentkit.sklearn._base import (
     ThresholdedOutlierMixin,
     _check_contamination,
+    _check_device,
     _check_int,
     _check_real,
     codes,
@@ -187,10 +188,7 @@ class AutoencoderOutlierDetector(ThresholdedOutlierMixin, BaseEstimator):
             if getattr(self, name) is not None:
                 _check_int(owner, name, getattr(self, name), 1)
         _check_real(owner, "lr", self.lr, positive=True)
-        if self.device not in ("cpu", "cuda", "mps", "auto"):
-            raise ValueError(
-                f"{owner}: device must be 'cpu', 'cuda', 'mps' or 'auto', got {self.device!r}."
-            )
+        _check_device(owner, self.device)
 
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         """``X`` as a float64 array of shape (n_samples, n_features), checked and recorded."""

@@ -77,6 +77,11 @@ def is_mixed_frame(X: Any) -> bool:
     return any(not types.is_numeric_dtype(kind) or types.is_bool_dtype(kind) for kind in X.dtypes)
 
 
+def _check_device(owner: str, value: Any) -> None:
+    if value not in ("cpu", "cuda", "mps", "auto"):
+        raise ValueError(f"{owner}: device must be 'cpu', 'cuda', 'mps' or 'auto', got {value!r}.")
+
+
 def _check_contamination(owner: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value <= 0.5:
         raise ValueError(
@@ -143,10 +148,7 @@ class LatentEstimatorBase(BaseEstimator):
             _check_int(owner, "epochs", self.epochs, 1)
         _check_int(owner, "batch_size", self.batch_size, 1)
         _check_real(owner, "lr", self.lr, positive=True)
-        if self.device not in ("cpu", "cuda", "mps", "auto"):
-            raise ValueError(
-                f"{owner}: device must be 'cpu', 'cuda', 'mps' or 'auto', got {self.device!r}."
-            )
+        _check_device(owner, self.device)
 
     # -- data ------------------------------------------------------------------------------
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
